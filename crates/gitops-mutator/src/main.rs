@@ -1,0 +1,30 @@
+//! The `gitops-mutator` binary: `serve` runs the HTTP service, `render` previews a template
+//! offline, `openapi` prints the API description.
+
+mod cli;
+mod logging;
+mod render;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Serve(args) => {
+            logging::init(args.log_format);
+            serve::run(args)
+        }
+        cli::Command::Render(args) => render::run(args),
+        cli::Command::Openapi => mutator_server::openapi::yaml()
+            .map(|yaml| print!("{yaml}"))
+            .map_err(anyhow::Error::msg),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The one trait every backend implements.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use mutator_core::{BranchName, ChangeSet, FileAction, RepoPath};
+
+use crate::error::ForgeError;
+
+/// A commit id as the forge names it (a hex SHA for git).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommitId(pub String);
+
+impl fmt::Display for CommitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Author and committer of the commits the service makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub name: String,
+    pub email: String,
+}
+
+/// A commit as reported back to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: CommitId,
+    pub message: String,
+    /// The first parent, if any.
+    pub parent: Option<CommitId>,
+    /// Where a person can look at the commit, when the forge has a web view.
+    pub url: Option<String>,
+}
+
+/// One commit to make: all files of `changes`, on top of `parent`, moving `branch` only if
+/// its head is still `parent` (`None`: the branch must not exist yet).
+#[derive(Debug, Clone, Copy)]
+pub struct CommitRequest<'a> {
+    pub branch: &'a BranchName,
+    pub parent: Option<&'a CommitId>,
+    pub changes: &'a ChangeSet,
+    pub message: &'a str,
+    pub author: &'a Signature,
+}
+
+/// A place commits land. Implementations must make [`Forge::commit`] atomic (all files or none)
+/// and compare-and-swap on the branch head; that is the only coordination between replicas.
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// The head of `branch`, or `None` when the branch does not exist.
+    async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError>;
+
+    /// The bytes of `path` at exactly `at`, or `None` when the file does not exist there.
+    async fn read_file(&self, at: &CommitId, path: &RepoPath) -> Result<Option<Vec<u8>>, ForgeError>;
+
+    /// Makes one commit with every change and moves the branch to it by compare-and-swap.
+    async fn commit(&self, request: CommitRequest<'_>) -> Result<CommitInfo, ForgeError>;
+
+    /// The newest commit among the last `window` commits of `branch` whose message carries
+    /// trailer `key` with `value`.
+    async fn find_by_trailer(
+        &self,
+        branch: &BranchName,
+        key: &str,
+        value: &str,
+        window: usize,
+    ) -> Result<Option<CommitInfo>, ForgeError>;
+
+    /// The files a commit changed against its first parent, with what happened to each.
+    async fn changed_files(&self, commit: &CommitId) -> Result<Vec<(RepoPath, FileAction)>, ForgeError>;
+
+    /// One commit, by id.
+    async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError>;
+}

@@ -1,0 +1,16 @@
+//! Where commits land: the [`Forge`] trait and its backends.
+//!
+//! A forge reads a branch head and files at an exact commit, and moves a branch by
+//! compare-and-swap onto a new commit holding a whole change set. Nothing else: rendering,
+//! editing and policy live above, so every backend (local git, GitHub, GitLab) stays small
+//! and can be tested against a real repository or a simulator.
+//!
+//! This crate must not depend on the HTTP server, the renderer or any configuration format.
+
+mod error;
+mod forge;
+mod local_git;
+
+pub use error::ForgeError;
+pub use forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
+pub use local_git::LocalGit;

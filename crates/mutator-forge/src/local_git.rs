@@ -1,0 +1,299 @@
+//! The embedded backend: a bare git repository on local disk, written with libgit2.
+//!
+//! No working tree is ever checked out. Trees are built in the object database from the
+//! parent's tree plus the change set, and the branch moves with a reference update that
+//! names the old head (libgit2's `reference_matching`), so two writers can never overwrite
+//! each other's commit.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, build::TreeUpdateBuilder};
+use mutator_core::message::trailer_value;
+use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
+
+use crate::error::ForgeError;
+use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
+
+/// A bare repository on local disk.
+#[derive(Debug, Clone)]
+pub struct LocalGit {
+    path: PathBuf,
+}
+
+impl LocalGit {
+    /// Uses the existing bare repository at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, ForgeError> {
+        let path = path.into();
+        let this = Self { path };
+        this.repo()?;
+        Ok(this)
+    }
+
+    /// Opens the bare repository at `path`, or creates it with one initial commit on `branch`
+    /// (a README) when there is none. Returns whether it was created.
+    pub fn open_or_init(
+        path: impl Into<PathBuf>,
+        branch: &BranchName,
+        author: &Signature,
+    ) -> Result<(Self, bool), ForgeError> {
+        let path = path.into();
+        if path.exists() {
+            return Ok((Self::open(path)?, false));
+        }
+        let repo = Repository::init_bare(&path).map_err(|e| unavailable(&path, e))?;
+        let refname = format!("refs/heads/{branch}");
+        repo.set_head(&refname).map_err(|e| unavailable(&path, e))?;
+        let blob = repo
+            .blob(INITIAL_README.as_bytes())
+            .map_err(|e| unavailable(&path, e))?;
+        let mut tree = repo.treebuilder(None).map_err(|e| unavailable(&path, e))?;
+        tree.insert("README.md", blob, FileMode::Blob.into())
+            .map_err(|e| unavailable(&path, e))?;
+        let tree_id = tree.write().map_err(|e| unavailable(&path, e))?;
+        let tree = repo.find_tree(tree_id).map_err(|e| unavailable(&path, e))?;
+        let sig = signature(author).map_err(|e| unavailable(&path, e))?;
+        repo.commit(
+            Some(&refname),
+            &sig,
+            &sig,
+            "gitops: initialise repository [skip ci]\n",
+            &tree,
+            &[],
+        )
+        .map_err(|e| unavailable(&path, e))?;
+        Ok((Self { path }, true))
+    }
+
+    /// Where the repository lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn repo(&self) -> Result<Repository, ForgeError> {
+        Repository::open_bare(&self.path).map_err(|e| unavailable(&self.path, e))
+    }
+
+    /// Runs blocking libgit2 work off the async executor.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, ForgeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&LocalGit, &Repository) -> Result<T, ForgeError> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let repo = this.repo()?;
+            work(&this, &repo)
+        })
+        .await
+        .map_err(|e| ForgeError::Unavailable {
+            repo: self.path.display().to_string(),
+            message: format!("git task failed: {e}"),
+        })?
+    }
+
+    fn err(&self, e: git2::Error) -> ForgeError {
+        unavailable(&self.path, e)
+    }
+}
+
+const INITIAL_README: &str = "# GitOps repository\n\nWritten by gitops-mutator. Each change is one commit whose trailers say who asked for it.\n";
+
+fn unavailable(path: &Path, e: git2::Error) -> ForgeError {
+    ForgeError::Unavailable { repo: path.display().to_string(), message: e.message().to_owned() }
+}
+
+fn signature(author: &Signature) -> Result<git2::Signature<'static>, git2::Error> {
+    git2::Signature::now(&author.name, &author.email)
+}
+
+fn oid(id: &CommitId) -> Result<Oid, ForgeError> {
+    Oid::from_str(&id.0).map_err(|_| ForgeError::NotFound(format!("{:?} is not a commit id", id.0)))
+}
+
+fn branch_head(repo: &Repository, branch: &BranchName) -> Result<Option<Oid>, git2::Error> {
+    match repo.refname_to_id(&format!("refs/heads/{branch}")) {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn info(commit: &git2::Commit<'_>) -> CommitInfo {
+    CommitInfo {
+        id: CommitId(commit.id().to_string()),
+        message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+        parent: commit.parent_ids().next().map(|p| CommitId(p.to_string())),
+        url: None,
+    }
+}
+
+#[async_trait]
+impl Forge for LocalGit {
+    async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError> {
+        let branch = branch.clone();
+        self.blocking(move |this, repo| {
+            Ok(branch_head(repo, &branch)
+                .map_err(|e| this.err(e))?
+                .map(|id| CommitId(id.to_string())))
+        })
+        .await
+    }
+
+    async fn read_file(&self, at: &CommitId, path: &RepoPath) -> Result<Option<Vec<u8>>, ForgeError> {
+        let at = oid(at)?;
+        let path = path.clone();
+        self.blocking(move |this, repo| {
+            let commit = repo.find_commit(at).map_err(|e| this.err(e))?;
+            let tree = commit.tree().map_err(|e| this.err(e))?;
+            let entry = match tree.get_path(Path::new(path.as_str())) {
+                Ok(entry) => entry,
+                Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+                Err(e) => return Err(this.err(e)),
+            };
+            if entry.kind() != Some(ObjectType::Blob) {
+                return Err(ForgeError::Rejected(format!("{path} is a directory, not a file")));
+            }
+            let blob = repo.find_blob(entry.id()).map_err(|e| this.err(e))?;
+            Ok(Some(blob.content().to_vec()))
+        })
+        .await
+    }
+
+    async fn commit(&self, request: CommitRequest<'_>) -> Result<CommitInfo, ForgeError> {
+        let branch = request.branch.clone();
+        let parent = request.parent.map(oid).transpose()?;
+        let changes = request.changes.clone();
+        let message = request.message.to_owned();
+        let author = request.author.clone();
+        self.blocking(move |this, repo| {
+            let refname = format!("refs/heads/{branch}");
+            let actual = branch_head(repo, &branch).map_err(|e| this.err(e))?;
+            if actual != parent {
+                return Err(conflict(&branch, parent, actual));
+            }
+            let parent_commit = parent.map(|p| repo.find_commit(p)).transpose().map_err(|e| this.err(e))?;
+            let base_tree = match &parent_commit {
+                Some(c) => c.tree().map_err(|e| this.err(e))?,
+                None => {
+                    let empty = repo.treebuilder(None).and_then(|b| b.write()).map_err(|e| this.err(e))?;
+                    repo.find_tree(empty).map_err(|e| this.err(e))?
+                }
+            };
+            let mut update = TreeUpdateBuilder::new();
+            for file in changes.files() {
+                match &file.op {
+                    FileOp::Put(bytes) => {
+                        let blob = repo.blob(bytes).map_err(|e| this.err(e))?;
+                        update.upsert(file.path.as_str(), blob, FileMode::Blob);
+                    }
+                    FileOp::Delete => {
+                        update.remove(file.path.as_str());
+                    }
+                }
+            }
+            let tree_id = update.create_updated(repo, &base_tree).map_err(|e| this.err(e))?;
+            let tree = repo.find_tree(tree_id).map_err(|e| this.err(e))?;
+            let sig = signature(&author).map_err(|e| this.err(e))?;
+            let parents: Vec<&git2::Commit<'_>> = parent_commit.iter().collect();
+            // Written without a ref so that moving the branch is one separate, checked step.
+            let new_id = repo
+                .commit(None, &sig, &sig, &message, &tree, &parents)
+                .map_err(|e| this.err(e))?;
+            let log = format!("gitops-mutator: {}", message.lines().next().unwrap_or_default());
+            let moved = match parent {
+                Some(old) => repo.reference_matching(&refname, new_id, true, old, &log),
+                None => repo.reference(&refname, new_id, false, &log),
+            };
+            if let Err(e) = moved {
+                // Lost the race between our read and the update: someone else moved the branch.
+                if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked) {
+                    let now = branch_head(repo, &branch).map_err(|e| this.err(e))?;
+                    return Err(conflict(&branch, parent, now));
+                }
+                return Err(this.err(e));
+            }
+            let commit = repo.find_commit(new_id).map_err(|e| this.err(e))?;
+            Ok(info(&commit))
+        })
+        .await
+    }
+
+    async fn find_by_trailer(
+        &self,
+        branch: &BranchName,
+        key: &str,
+        value: &str,
+        window: usize,
+    ) -> Result<Option<CommitInfo>, ForgeError> {
+        let branch = branch.clone();
+        let key = key.to_owned();
+        let value = value.to_owned();
+        self.blocking(move |this, repo| {
+            let Some(head) = branch_head(repo, &branch).map_err(|e| this.err(e))? else {
+                return Ok(None);
+            };
+            let mut walk = repo.revwalk().map_err(|e| this.err(e))?;
+            walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(|e| this.err(e))?;
+            walk.simplify_first_parent().map_err(|e| this.err(e))?;
+            walk.push(head).map_err(|e| this.err(e))?;
+            for id in walk.take(window) {
+                let commit = repo.find_commit(id.map_err(|e| this.err(e))?).map_err(|e| this.err(e))?;
+                let message = String::from_utf8_lossy(commit.message_bytes());
+                if trailer_value(&message, &key) == Some(value.as_str()) {
+                    return Ok(Some(info(&commit)));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn changed_files(&self, commit: &CommitId) -> Result<Vec<(RepoPath, FileAction)>, ForgeError> {
+        let id = oid(commit)?;
+        self.blocking(move |this, repo| {
+            let commit = repo.find_commit(id).map_err(|e| this.err(e))?;
+            let new_tree = commit.tree().map_err(|e| this.err(e))?;
+            let old_tree = match commit.parent(0) {
+                Ok(p) => Some(p.tree().map_err(|e| this.err(e))?),
+                Err(e) if e.code() == ErrorCode::NotFound => None,
+                Err(e) => return Err(this.err(e)),
+            };
+            let diff = repo
+                .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
+                .map_err(|e| this.err(e))?;
+            let mut out = Vec::new();
+            for delta in diff.deltas() {
+                let action = match delta.status() {
+                    git2::Delta::Added => FileAction::Create,
+                    git2::Delta::Deleted => FileAction::Delete,
+                    _ => FileAction::Update,
+                };
+                let file = if action == FileAction::Delete { delta.old_file() } else { delta.new_file() };
+                let Some(path) = file.path().and_then(|p| p.to_str()) else { continue };
+                if let Ok(path) = RepoPath::parse(path) {
+                    out.push((path, action));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
+        let id = oid(commit)?;
+        self.blocking(move |this, repo| {
+            let commit = repo.find_commit(id).map_err(|e| this.err(e))?;
+            Ok(info(&commit))
+        })
+        .await
+    }
+}
+
+fn conflict(branch: &BranchName, expected: Option<Oid>, actual: Option<Oid>) -> ForgeError {
+    let show = |o: Option<Oid>| o.map_or_else(|| "(no branch)".to_owned(), |o| o.to_string());
+    ForgeError::Conflict { branch: branch.to_string(), expected: show(expected), actual: show(actual) }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! The v1 request and response bodies: the public contract. Field names are fixed.
+
+use mutator_core::image_edit::ImageState;
+use mutator_core::{AppName, BranchName, EnvName, FileAction, ImageDigest, ImageRepository, ImageTag, RepoName};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a change lands. Both fields are optional: the default repository and its branch.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Target {
+    /// A configured repository name (default `default`).
+    #[schema(value_type = Option<String>, example = "default")]
+    pub repository: Option<RepoName>,
+    /// The branch to commit to (default: the repository's configured branch).
+    #[schema(value_type = Option<String>, example = "main")]
+    pub branch: Option<BranchName>,
+}
+
+/// `POST /v1/scaffold`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScaffoldRequest {
+    /// A template kind from `GET /v1/templates`, e.g. `cicd-pipeline` or `application`.
+    #[schema(example = "cicd-pipeline")]
+    pub template: String,
+    /// The template's values; their schema is listed by `GET /v1/templates`.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub values: serde_json::Value,
+    #[serde(default)]
+    pub target: Target,
+    /// Render and diff, commit nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// The image fields to set; at least one of `tag` and `digest`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageFields {
+    /// OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", example = "1.4.2")]
+    pub tag: Option<ImageTag>,
+    /// OCI repository reference.
+    #[schema(value_type = Option<String>, example = "ghcr.io/acme/payments")]
+    pub repository: Option<ImageRepository>,
+    /// `sha256:` and 64 lowercase hex digits.
+    #[schema(value_type = Option<String>, pattern = "^sha256:[0-9a-f]{64}$")]
+    pub digest: Option<ImageDigest>,
+}
+
+/// Preconditions on the current state.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expected {
+    /// The tag the environment must run now; otherwise 409 and nothing changes.
+    #[schema(value_type = Option<String>, example = "1.4.1")]
+    pub tag: Option<ImageTag>,
+}
+
+/// `POST /v1/image-updates`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageUpdateRequest {
+    #[schema(value_type = String, example = "payments")]
+    pub application: AppName,
+    #[schema(value_type = String, example = "staging")]
+    pub environment: EnvName,
+    pub image: ImageFields,
+    #[serde(default)]
+    pub expected: Expected,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MutationStatus {
+    /// A commit was made (or, on an idempotent replay, had been made).
+    Committed,
+    /// The repository already holds the requested state; no commit.
+    Noop,
+    /// Nothing was committed; `diff` shows what would change.
+    DryRun,
+}
+
+/// The commit that holds the change (on `noop` and `dry-run`: the current head).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommitView {
+    pub sha: String,
+    pub branch: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// One file the request touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FileView {
+    pub path: String,
+    pub action: FileAction,
+}
+
+/// The answer to a scaffold or image update.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MutationResponse {
+    pub status: MutationStatus,
+    pub commit: CommitView,
+    pub files: Vec<FileView>,
+    /// The image fields before the change (image updates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<ImageState>,
+    /// Unified diff of what would change (dry runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// The Idempotency-Key, or the id generated for this request.
+    pub mutation_id: String,
+}
+
+/// `GET /v1/templates`
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TemplateList {
+    pub templates: Vec<mutator_render::TemplateInfo>,
+}
+
+/// `GET /readyz`
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` or what is wrong, per configured repository.
+    pub repositories: std::collections::BTreeMap<String, String>,
+}

@@ -1,0 +1,55 @@
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use mutator_core::image_edit::ImageChange;
+
+use super::outcome_response;
+use crate::api::{ImageUpdateRequest, MutationResponse};
+use crate::auth::Principal;
+use crate::extract::{ApiJson, IdempotencyKey};
+use crate::problem::Problem;
+use crate::service::{Caller, Intent, Mutator, ServiceError};
+
+/// Set the image of one application environment in its values file.
+#[utoipa::path(
+    post,
+    path = "/v1/image-updates",
+    tag = "mutations",
+    request_body = ImageUpdateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first answer without a second commit (1 to 255 printable ASCII characters)")),
+    responses(
+        (status = 201, description = "Committed", body = MutationResponse),
+        (status = 200, description = "Noop, dry run or idempotent replay", body = MutationResponse),
+        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown repository or branch, or missing values file", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "expected.tag differs from the current tag, or a conflict retries could not resolve", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The values file cannot be edited safely, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Repository unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn image_update(
+    State(mutator): State<Arc<Mutator>>,
+    Extension(principal): Extension<Principal>,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson { body, digest }: ApiJson<ImageUpdateRequest>,
+) -> Result<Response, Problem> {
+    if body.image.tag.is_none() && body.image.digest.is_none() {
+        return Err(ServiceError::NothingToSet.into());
+    }
+    let repo = mutator.repository(body.target.repository.as_ref())?;
+    let branch = body.target.branch.clone().unwrap_or_else(|| repo.settings.branch.clone());
+    let intent = Intent::ImageUpdate {
+        application: body.application,
+        environment: body.environment,
+        change: ImageChange { tag: body.image.tag, repository: body.image.repository, digest: body.image.digest },
+        expected: body.expected.tag,
+    };
+    let caller = Caller { principal, key };
+    let outcome = mutator.apply(repo, &branch, &intent, &caller, &digest, body.dry_run).await?;
+    Ok(outcome_response(outcome))
+}
