@@ -11,7 +11,10 @@ fn v1_needs_the_token_and_health_does_not() {
     let req = json!({ "template": "cicd-pipeline", "values": {} });
     let body = expect_json(server.request("/v1/scaffold", &req, None, None), 401);
     assert_eq!(body["type"], "urn:gitops-mutator:problem:unauthorized");
-    expect_json(server.request("/v1/scaffold", &req, Some("wrong"), None), 401);
+    expect_json(
+        server.request("/v1/scaffold", &req, Some("wrong"), None),
+        401,
+    );
     expect_json(server.get("/v1/templates", None), 401);
     assert_eq!(git::head(&server.repo_path()), head);
 
@@ -20,29 +23,59 @@ fn v1_needs_the_token_and_health_does_not() {
     assert_eq!(ready["repositories"]["default"], "ok");
     let openapi = expect_json(server.get("/openapi.json", None), 200);
     assert!(openapi["paths"]["/v1/image-updates"]["post"].is_object());
-    assert!(!server.logs().contains(TOKEN), "the token must never be logged");
+    assert!(
+        !server.logs().contains(TOKEN),
+        "the token must never be logged"
+    );
 }
 
 #[test]
 fn a_generated_token_is_stored_0600_and_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = Server::start_with(&data, Options { token: None, config: None });
+    let server = Server::start_with(
+        &data,
+        Options {
+            token: None,
+            config: None,
+        },
+    );
     let token_file = data.join("token");
-    let token = std::fs::read_to_string(&token_file).unwrap().trim().to_owned();
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_owned();
     assert_eq!(token.len(), 64);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    assert_eq!(server.get("/v1/templates", Some(&token)).status().as_u16(), 200);
+    assert_eq!(
+        server.get("/v1/templates", Some(&token)).status().as_u16(),
+        200
+    );
     expect_json(server.get("/v1/templates", Some(TOKEN)), 401);
     let logs = server.logs();
-    assert!(logs.contains("token"), "the token file's location is told: {logs}");
+    assert!(
+        logs.contains("token"),
+        "the token file's location is told: {logs}"
+    );
     assert!(!logs.contains(&token), "the token itself is never printed");
     server.stop();
     // A restart reuses the stored token.
-    let server = Server::start_with(&data, Options { token: None, config: None });
-    assert_eq!(server.get("/v1/templates", Some(&token)).status().as_u16(), 200);
+    let server = Server::start_with(
+        &data,
+        Options {
+            token: None,
+            config: None,
+        },
+    );
+    assert_eq!(
+        server.get("/v1/templates", Some(&token)).status().as_u16(),
+        200
+    );
 }

@@ -31,8 +31,17 @@ pub fn file(repo: &Path, rev: &str, path: &str) -> Option<String> {
 
 /// Runs the git CLI against the bare repository and returns stdout.
 pub fn cli(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("--git-dir").arg(repo).args(args).output().expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -48,9 +57,21 @@ pub fn foreign_commit(repo: &Path, work: &Path, path: &str, content: &str) {
             .env("GIT_COMMITTER_EMAIL", "someone@example.com")
             .output()
             .expect("run git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(work.parent().unwrap(), &["clone", "-q", repo.to_str().unwrap(), work.to_str().unwrap()]);
+    run(
+        work.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            repo.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
     let target = work.join(path);
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
     std::fs::write(&target, content).unwrap();

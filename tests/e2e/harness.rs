@@ -25,7 +25,10 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Self { token: Some(TOKEN), config: None }
+        Self {
+            token: Some(TOKEN),
+            config: None,
+        }
     }
 }
 
@@ -36,7 +39,11 @@ impl Server {
 
     pub fn start_with(data: &Path, options: Options<'_>) -> Server {
         let log = data.with_extension("log");
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitops-mutator"));
         cmd.arg("serve")
             .arg("--listen")
@@ -62,13 +69,24 @@ impl Server {
         let mut child = cmd.spawn().expect("start gitops-mutator");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read stdout");
         let Some(base) = line.trim().strip_prefix("gitops-mutator listening on ") else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("server did not start: {line:?}\nlog:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "server did not start: {line:?}\nlog:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         };
-        Server { base: base.to_owned(), child, data: data.to_owned(), log, client: Client::new() }
+        Server {
+            base: base.to_owned(),
+            child,
+            data: data.to_owned(),
+            log,
+            client: Client::new(),
+        }
     }
 
     pub fn repo_path(&self) -> PathBuf {
@@ -83,7 +101,13 @@ impl Server {
         self.request(path, body, Some(TOKEN), Some(key))
     }
 
-    pub fn request(&self, path: &str, body: &Value, token: Option<&str>, key: Option<&str>) -> Response {
+    pub fn request(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+        key: Option<&str>,
+    ) -> Response {
         let mut req = self.client.post(format!("{}{path}", self.base)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -144,7 +168,10 @@ pub fn expect_json(resp: Response, status: u16) -> Value {
     let text = resp.text().unwrap_or_default();
     assert_eq!(got, status, "unexpected status; body: {text}");
     if status >= 400 {
-        assert_eq!(ct, "application/problem+json", "errors must be problem documents: {text}");
+        assert_eq!(
+            ct, "application/problem+json",
+            "errors must be problem documents: {text}"
+        );
     }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }

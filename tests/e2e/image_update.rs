@@ -33,11 +33,17 @@ fn image_update_changes_one_line() {
     let body = expect_json(server.post("/v1/image-updates", &update("1.4.2")), 201);
     assert_eq!(body["status"], "committed");
     assert_eq!(body["previous"]["tag"], "1.4.1");
-    assert_eq!(body["files"], json!([{ "path": VALUES, "action": "update" }]));
+    assert_eq!(
+        body["files"],
+        json!([{ "path": VALUES, "action": "update" }])
+    );
     let sha = body["commit"]["sha"].as_str().unwrap();
     assert_eq!(git::head(&repo), sha);
     let message = git::message(&repo, sha);
-    assert!(message.starts_with("gitops(payments/staging): image tag 1.4.2 [skip ci]\n"), "{message}");
+    assert!(
+        message.starts_with("gitops(payments/staging): image tag 1.4.2 [skip ci]\n"),
+        "{message}"
+    );
 
     // Exactly one line changed, in one file.
     let numstat = git::cli(&repo, &["diff", "--numstat", &scaffolded, sha]);
@@ -98,7 +104,10 @@ fn digest_and_repository_are_set_and_dry_run_commits_nothing() {
     let text = git::file(&repo, body["commit"]["sha"].as_str().unwrap(), VALUES).unwrap();
     let doc: Value = yaml_serde::from_str(&text).unwrap();
     assert_eq!(doc["image"]["digest"], digest.as_str());
-    assert_eq!(doc["image"]["repository"], "registry.example.com/acme/payments");
+    assert_eq!(
+        doc["image"]["repository"],
+        "registry.example.com/acme/payments"
+    );
     assert_eq!(doc["image"]["tag"], "1.4.1");
 }
 
@@ -112,7 +121,10 @@ fn expected_tag_mismatch_is_409_and_changes_nothing() {
     let mut req = update("2.0.0");
     req["expected"] = json!({ "tag": "1.3.9" });
     let body = expect_json(server.post("/v1/image-updates", &req), 409);
-    assert_eq!(body["type"], "urn:gitops-mutator:problem:precondition-failed");
+    assert_eq!(
+        body["type"],
+        "urn:gitops-mutator:problem:precondition-failed"
+    );
     assert!(body["detail"].as_str().unwrap().contains("1.4.1"), "{body}");
     assert_eq!(git::head(&repo), head);
     req["expected"] = json!({ "tag": "1.4.1" });
@@ -134,14 +146,22 @@ fn idempotent_replay_survives_a_restart() {
     let server = Server::start(&data);
     let repo = server.repo_path();
     scaffold_application(&server);
-    let first = expect_json(server.post_with_key("/v1/image-updates", &update("1.5.0"), "build-42"), 201);
+    let first = expect_json(
+        server.post_with_key("/v1/image-updates", &update("1.5.0"), "build-42"),
+        201,
+    );
     assert_eq!(first["mutationId"], "build-42");
     let count = git::commit_count(&repo);
     server.stop();
 
     let server = Server::start(&data);
     let resp = server.post_with_key("/v1/image-updates", &update("1.5.0"), "build-42");
-    assert_eq!(resp.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(
+        resp.headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
     let replay = expect_json(resp, 200);
     assert_eq!(replay["status"], "committed");
     assert_eq!(replay["commit"]["sha"], first["commit"]["sha"]);
@@ -150,8 +170,14 @@ fn idempotent_replay_survives_a_restart() {
     assert_eq!(git::commit_count(&repo), count, "a replay makes no commit");
 
     // The same key with another request is refused rather than silently answered.
-    let body = expect_json(server.post_with_key("/v1/image-updates", &update("1.6.0"), "build-42"), 422);
-    assert_eq!(body["type"], "urn:gitops-mutator:problem:idempotency-key-reused");
+    let body = expect_json(
+        server.post_with_key("/v1/image-updates", &update("1.6.0"), "build-42"),
+        422,
+    );
+    assert_eq!(
+        body["type"],
+        "urn:gitops-mutator:problem:idempotency-key-reused"
+    );
     assert_eq!(git::commit_count(&repo), count);
 }
 
@@ -161,10 +187,18 @@ fn a_foreign_commit_in_between_is_kept() {
     let server = Server::start(&dir.path().join("data"));
     let repo = server.repo_path();
     scaffold_application(&server);
-    git::foreign_commit(&repo, &dir.path().join("work"), "docs/notes.md", "hand-written\n");
+    git::foreign_commit(
+        &repo,
+        &dir.path().join("work"),
+        "docs/notes.md",
+        "hand-written\n",
+    );
     let body = expect_json(server.post("/v1/image-updates", &update("1.4.3")), 201);
     let sha = body["commit"]["sha"].as_str().unwrap();
-    assert_eq!(git::file(&repo, sha, "docs/notes.md").as_deref(), Some("hand-written\n"));
+    assert_eq!(
+        git::file(&repo, sha, "docs/notes.md").as_deref(),
+        Some("hand-written\n")
+    );
     let parent = git::cli(&repo, &["log", "-1", "--format=%s", &format!("{sha}^")]);
     assert_eq!(parent.trim(), "hand edit");
 }
@@ -184,7 +218,10 @@ fn custom_layout_from_the_configuration_file() {
     .unwrap();
     let server = crate::harness::Server::start_with(
         &dir.path().join("data"),
-        crate::harness::Options { token: Some(TOKEN), config: Some(&config) },
+        crate::harness::Options {
+            token: Some(TOKEN),
+            config: Some(&config),
+        },
     );
     let path = "infrastructure/gitops/environments/staging/values.yaml";
     let original = "# staging values\napp:\n  image:\n    repository: ghcr.io/acme/payments  # keep me\n    tag: '1.0.0'\n  replicas: 3\n";

@@ -1,8 +1,12 @@
 //! End-to-end tests: the real binary, a real bare git repository, real HTTP over loopback.
 
+// Test helpers panic with a message on anything unexpected: that is the failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod bad_input;
 mod git;
 mod harness;
 mod image_update;
+mod render_cli;
 mod scaffold;

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "gitops-mutator", version, about = "The one writer of GitOps repositories")]
+#[command(
+    name = "gitops-mutator",
+    version,
+    about = "The one writer of GitOps repositories"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -9,16 +9,23 @@ use crate::cli::RenderArgs;
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let values = values_from_sets(&args.set)?;
     let catalog = Catalog::embedded().context("cannot load templates")?;
-    let target = RenderTarget { repo_url: args.repo_url, revision: args.revision };
-    let rendered = catalog.render(&args.template, &values, &target).map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+    let target = RenderTarget {
+        repo_url: args.repo_url,
+        revision: args.revision,
+    };
+    let rendered = catalog
+        .render(&args.template, &values, &target)
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
     match args.out {
         Some(dir) => {
             for file in &rendered.files {
                 let path = dir.join(file.path.as_str());
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
                 }
-                std::fs::write(&path, &file.content).with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::write(&path, &file.content)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("wrote {}", path.display());
             }
         }
@@ -58,7 +65,9 @@ fn values_from_sets(sets: &[String]) -> anyhow::Result<Value> {
         let (last, parents) = parts.split_last().context("empty key")?;
         let mut node = &mut root;
         for part in parents {
-            let entry = node.entry((*part).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = node
+                .entry((*part).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
             node = match entry {
                 Value::Object(map) => map,
                 _ => bail!("--set {set:?}: {part} is already a value"),
@@ -75,7 +84,12 @@ mod tests {
 
     #[test]
     fn sets_nest_and_keep_strings() {
-        let v = values_from_sets(&["name=payments".into(), "image.tag=1.10".into(), "environments=[\"dev\"]".into()]).unwrap();
+        let v = values_from_sets(&[
+            "name=payments".into(),
+            "image.tag=1.10".into(),
+            "environments=[\"dev\"]".into(),
+        ])
+        .unwrap();
         assert_eq!(v["name"], "payments");
         assert_eq!(v["image"]["tag"], "1.10");
         assert_eq!(v["environments"][0], "dev");

@@ -24,7 +24,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(prepared.listen)
             .await
             .with_context(|| format!("cannot listen on {}", prepared.listen))?;
-        let addr = listener.local_addr().context("cannot read the bound address")?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
         // A fixed line on stdout, so scripts and tests can find the port when --listen used :0.
         println!("gitops-mutator listening on http://{addr}");
         tracing::info!(%addr, "listening");

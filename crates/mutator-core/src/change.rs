@@ -34,12 +34,18 @@ impl ChangeSet {
 
     /// Creates or replaces `path` with `content`.
     pub fn put(&mut self, path: RepoPath, content: impl Into<Vec<u8>>) {
-        self.upsert(FileChange { path, op: FileOp::Put(content.into()) });
+        self.upsert(FileChange {
+            path,
+            op: FileOp::Put(content.into()),
+        });
     }
 
     /// Deletes `path`.
     pub fn delete(&mut self, path: RepoPath) {
-        self.upsert(FileChange { path, op: FileOp::Delete });
+        self.upsert(FileChange {
+            path,
+            op: FileOp::Delete,
+        });
     }
 
     fn upsert(&mut self, change: FileChange) {
@@ -101,9 +107,18 @@ mod tests {
     fn classify() {
         let put = FileOp::Put(b"x".to_vec());
         assert_eq!(FileAction::classify(None, &put), FileAction::Create);
-        assert_eq!(FileAction::classify(Some(b"x"), &put), FileAction::Unchanged);
+        assert_eq!(
+            FileAction::classify(Some(b"x"), &put),
+            FileAction::Unchanged
+        );
         assert_eq!(FileAction::classify(Some(b"y"), &put), FileAction::Update);
-        assert_eq!(FileAction::classify(Some(b"y"), &FileOp::Delete), FileAction::Delete);
-        assert_eq!(FileAction::classify(None, &FileOp::Delete), FileAction::Unchanged);
+        assert_eq!(
+            FileAction::classify(Some(b"y"), &FileOp::Delete),
+            FileAction::Delete
+        );
+        assert_eq!(
+            FileAction::classify(None, &FileOp::Delete),
+            FileAction::Unchanged
+        );
     }
 }

@@ -4,8 +4,16 @@ use similar::TextDiff;
 
 /// A unified diff of one file, with `a/` and `b/` headers; `/dev/null` stands for a missing side.
 pub fn unified(path: &str, old: Option<&str>, new: Option<&str>) -> String {
-    let old_name = if old.is_some() { format!("a/{path}") } else { "/dev/null".to_owned() };
-    let new_name = if new.is_some() { format!("b/{path}") } else { "/dev/null".to_owned() };
+    let old_name = if old.is_some() {
+        format!("a/{path}")
+    } else {
+        "/dev/null".to_owned()
+    };
+    let new_name = if new.is_some() {
+        format!("b/{path}")
+    } else {
+        "/dev/null".to_owned()
+    };
     TextDiff::from_lines(old.unwrap_or(""), new.unwrap_or(""))
         .unified_diff()
         .context_radius(3)

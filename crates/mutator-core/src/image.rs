@@ -85,11 +85,14 @@ fn is_host(v: &str) -> bool {
         Some((h, p)) => (h, Some(p)),
         None => (v, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = !host.is_empty()
         && host.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
@@ -131,7 +134,16 @@ mod tests {
         for ok in ["1.4.2", "v1", "_x", "1.10", "latest", &"a".repeat(128)] {
             assert!(ImageTag::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".x", "-x", "a b", "a\nb", "a:b", "{{x}}", &"a".repeat(129)] {
+        for bad in [
+            "",
+            ".x",
+            "-x",
+            "a b",
+            "a\nb",
+            "a:b",
+            "{{x}}",
+            &"a".repeat(129),
+        ] {
             assert!(ImageTag::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -157,7 +169,9 @@ mod tests {
         ] {
             assert!(ImageRepository::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Nginx", "a//b", "/a", "a/", "ghcr.io/", "a b", "a:b", "x/-y", "a___b"] {
+        for bad in [
+            "", "Nginx", "a//b", "/a", "a/", "ghcr.io/", "a b", "a:b", "x/-y", "a___b",
+        ] {
             assert!(ImageRepository::parse(bad).is_err(), "{bad:?}");
         }
     }

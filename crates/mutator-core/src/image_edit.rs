@@ -32,8 +32,13 @@ pub enum ImageEditError {
     NotText,
     #[error("cannot edit `{key}`: {source}")]
     Yaml { key: String, source: EditError },
-    #[error("expected image tag {expected:?} but the current tag is {actual:?}; nothing was changed")]
-    PreconditionFailed { expected: String, actual: Option<String> },
+    #[error(
+        "expected image tag {expected:?} but the current tag is {actual:?}; nothing was changed"
+    )]
+    PreconditionFailed {
+        expected: String,
+        actual: Option<String>,
+    },
 }
 
 /// The outcome of planning an image update.
@@ -55,7 +60,10 @@ impl ImageEdit {
 }
 
 fn read(text: &str, key: &KeyPath) -> Result<Option<String>, ImageEditError> {
-    mutator_yaml::get_scalar(text, key).map_err(|source| ImageEditError::Yaml { key: key.to_string(), source })
+    mutator_yaml::get_scalar(text, key).map_err(|source| ImageEditError::Yaml {
+        key: key.to_string(),
+        source,
+    })
 }
 
 /// Plans the edit of `current` (a values file) that sets the requested image fields. With
@@ -66,7 +74,9 @@ pub fn plan_image_edit(
     change: &ImageChange,
     expected_tag: Option<&ImageTag>,
 ) -> Result<ImageEdit, ImageEditError> {
-    let mut text = std::str::from_utf8(current).map_err(|_| ImageEditError::NotText)?.to_owned();
+    let mut text = std::str::from_utf8(current)
+        .map_err(|_| ImageEditError::NotText)?
+        .to_owned();
     let previous = ImageState {
         tag: read(&text, &keys.tag)?,
         repository: read(&text, &keys.repository)?,
@@ -81,9 +91,21 @@ pub fn plan_image_edit(
         });
     }
     let wanted = [
-        (&keys.repository, change.repository.as_ref().map(|r| r.as_str()), &previous.repository),
-        (&keys.tag, change.tag.as_ref().map(|t| t.as_str()), &previous.tag),
-        (&keys.digest, change.digest.as_ref().map(|d| d.as_str()), &previous.digest),
+        (
+            &keys.repository,
+            change.repository.as_ref().map(|r| r.as_str()),
+            &previous.repository,
+        ),
+        (
+            &keys.tag,
+            change.tag.as_ref().map(|t| t.as_str()),
+            &previous.tag,
+        ),
+        (
+            &keys.digest,
+            change.digest.as_ref().map(|d| d.as_str()),
+            &previous.digest,
+        ),
     ];
     let mut changes = Vec::new();
     for (key, new, old) in wanted {
@@ -91,11 +113,21 @@ pub fn plan_image_edit(
         if old.as_deref() == Some(new) {
             continue;
         }
-        text = mutator_yaml::set_scalar(&text, key, new)
-            .map_err(|source| ImageEditError::Yaml { key: key.to_string(), source })?;
-        changes.push(format!("{key}: {} -> {new}", old.as_deref().unwrap_or("(none)")));
+        text =
+            mutator_yaml::set_scalar(&text, key, new).map_err(|source| ImageEditError::Yaml {
+                key: key.to_string(),
+                source,
+            })?;
+        changes.push(format!(
+            "{key}: {} -> {new}",
+            old.as_deref().unwrap_or("(none)")
+        ));
     }
-    Ok(ImageEdit { previous, text, changes })
+    Ok(ImageEdit {
+        previous,
+        text,
+        changes,
+    })
 }
 
 #[cfg(test)]
@@ -103,14 +135,23 @@ mod tests {
     use super::*;
 
     fn change(tag: &str) -> ImageChange {
-        ImageChange { tag: Some(ImageTag::parse(tag).unwrap()), ..Default::default() }
+        ImageChange {
+            tag: Some(ImageTag::parse(tag).unwrap()),
+            ..Default::default()
+        }
     }
 
     const VALUES: &str = "# staging\nimage:\n  repository: ghcr.io/acme/payments # app\n  tag: \"1.4.1\"\nreplicas: 2\n";
 
     #[test]
     fn sets_the_tag_and_reports_the_previous_one() {
-        let edit = plan_image_edit(VALUES.as_bytes(), &ImageKeys::default(), &change("1.4.2"), None).unwrap();
+        let edit = plan_image_edit(
+            VALUES.as_bytes(),
+            &ImageKeys::default(),
+            &change("1.4.2"),
+            None,
+        )
+        .unwrap();
         assert_eq!(edit.previous.tag.as_deref(), Some("1.4.1"));
         assert_eq!(edit.text, VALUES.replace("1.4.1", "1.4.2"));
         assert_eq!(edit.changes, vec!["image.tag: 1.4.1 -> 1.4.2".to_owned()]);
@@ -118,7 +159,13 @@ mod tests {
 
     #[test]
     fn same_tag_changes_nothing() {
-        let edit = plan_image_edit(VALUES.as_bytes(), &ImageKeys::default(), &change("1.4.1"), None).unwrap();
+        let edit = plan_image_edit(
+            VALUES.as_bytes(),
+            &ImageKeys::default(),
+            &change("1.4.1"),
+            None,
+        )
+        .unwrap();
         assert!(!edit.changed());
         assert_eq!(edit.text, VALUES);
     }
@@ -126,9 +173,17 @@ mod tests {
     #[test]
     fn precondition_is_checked_before_any_edit() {
         let expected = ImageTag::parse("1.3.0").unwrap();
-        let err = plan_image_edit(VALUES.as_bytes(), &ImageKeys::default(), &change("1.4.2"), Some(&expected))
-            .unwrap_err();
-        assert!(matches!(err, ImageEditError::PreconditionFailed { .. }), "{err}");
+        let err = plan_image_edit(
+            VALUES.as_bytes(),
+            &ImageKeys::default(),
+            &change("1.4.2"),
+            Some(&expected),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ImageEditError::PreconditionFailed { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -138,20 +193,39 @@ mod tests {
             ..Default::default()
         };
         let edit = plan_image_edit(VALUES.as_bytes(), &ImageKeys::default(), &c, None).unwrap();
-        assert!(edit.text.contains(&format!("  digest: sha256:{}\n", "b".repeat(64))), "{}", edit.text);
-        assert!(edit.text.starts_with("# staging\nimage:\n  repository: ghcr.io/acme/payments # app\n"));
+        assert!(
+            edit.text
+                .contains(&format!("  digest: sha256:{}\n", "b".repeat(64))),
+            "{}",
+            edit.text
+        );
+        assert!(
+            edit.text
+                .starts_with("# staging\nimage:\n  repository: ghcr.io/acme/payments # app\n")
+        );
     }
 
     #[test]
     fn numeric_looking_tags_are_quoted() {
         let src = "image:\n  tag: latest\n";
-        let edit = plan_image_edit(src.as_bytes(), &ImageKeys::default(), &change("1.10"), None).unwrap();
-        assert!(edit.text.contains("tag: \"1.10\"") || edit.text.contains("tag: '1.10'"), "{}", edit.text);
+        let edit =
+            plan_image_edit(src.as_bytes(), &ImageKeys::default(), &change("1.10"), None).unwrap();
+        assert!(
+            edit.text.contains("tag: \"1.10\"") || edit.text.contains("tag: '1.10'"),
+            "{}",
+            edit.text
+        );
     }
 
     #[test]
     fn binary_file_is_refused() {
-        let err = plan_image_edit(&[0xff, 0xfe, 0x00], &ImageKeys::default(), &change("1"), None).unwrap_err();
+        let err = plan_image_edit(
+            &[0xff, 0xfe, 0x00],
+            &ImageKeys::default(),
+            &change("1"),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err, ImageEditError::NotText);
     }
 }

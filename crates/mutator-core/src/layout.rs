@@ -92,7 +92,8 @@ pub struct ValuesLayout {
 }
 
 /// The layout the `application` template writes.
-pub const DEFAULT_VALUES_TEMPLATE: &str = "apps/{application}/environments/{environment}/values.yaml";
+pub const DEFAULT_VALUES_TEMPLATE: &str =
+    "apps/{application}/environments/{environment}/values.yaml";
 
 impl Default for ValuesLayout {
     fn default() -> Self {
@@ -122,8 +123,16 @@ mod tests {
 
     #[test]
     fn templates_are_checked() {
-        assert!(PathTemplate::parse("infrastructure/gitops/environments/{environment}/values.yaml").is_ok());
-        for bad in ["{app}/values.yaml", "/abs/{environment}.yaml", "../{environment}", "x/{environment"] {
+        assert!(
+            PathTemplate::parse("infrastructure/gitops/environments/{environment}/values.yaml")
+                .is_ok()
+        );
+        for bad in [
+            "{app}/values.yaml",
+            "/abs/{environment}.yaml",
+            "../{environment}",
+            "x/{environment",
+        ] {
             assert!(PathTemplate::parse(bad).is_err(), "{bad}");
         }
     }

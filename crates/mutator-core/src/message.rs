@@ -28,7 +28,9 @@ pub struct CommitMessage {
 /// Keeps a line on one line: trailers and headlines are parsed line by line, so a newline in a
 /// caller-supplied value would let it forge trailers.
 fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 impl CommitMessage {
@@ -49,7 +51,10 @@ impl CommitMessage {
 
     /// Adds a trailer.
     pub fn trailer(mut self, key: &'static str, value: &str) -> Self {
-        self.trailers.push(Trailer { key, value: one_line(value) });
+        self.trailers.push(Trailer {
+            key,
+            value: one_line(value),
+        });
         self
     }
 

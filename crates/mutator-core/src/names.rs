@@ -115,15 +115,13 @@ string_newtype!(
 );
 
 fn check_branch(v: &str) -> Result<(), NameError> {
-    let bad = |why: &str| {
-        Err(NameError(format!(
-            "branch name {v:?} is invalid: {why}"
-        )))
-    };
+    let bad = |why: &str| Err(NameError(format!("branch name {v:?} is invalid: {why}")));
     if v.is_empty() || v.len() > 200 {
         return bad("use 1 to 200 characters");
     }
-    if v.bytes().any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b)) {
+    if v.bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
+    {
         return bad("spaces, control characters and any of ~ ^ : ? * [ \\ are not allowed");
     }
     if v.contains("..") || v.contains("@{") || v.contains("//") || v == "@" {
@@ -132,7 +130,9 @@ fn check_branch(v: &str) -> Result<(), NameError> {
     if v.starts_with('/') || v.ends_with('/') || v.ends_with('.') || v.starts_with('-') {
         return bad("it may not start with '/' or '-', nor end with '/' or '.'");
     }
-    if v.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
+    if v.split('/')
+        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
+    {
         return bad("no path component may start with '.' or end with '.lock'");
     }
     Ok(())
@@ -140,17 +140,20 @@ fn check_branch(v: &str) -> Result<(), NameError> {
 
 string_newtype!(
     /// The id of one mutation: the caller's `Idempotency-Key` or a generated one. It is written
-    /// as a commit trailer, so it is one line of printable ASCII.
+    /// as a commit trailer, so it is one line of printable ASCII (inner spaces allowed, as HTTP
+    /// strips the outer ones).
     MutationId,
     |v| {
         let ok = !v.is_empty()
             && v.len() <= 255
-            && v.bytes().all(|b| (0x21..=0x7e).contains(&b));
+            && v.bytes().all(|b| (0x20..=0x7e).contains(&b))
+            && !v.starts_with(' ')
+            && !v.ends_with(' ');
         if ok {
             Ok(())
         } else {
             Err(NameError(
-                "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces".to_owned(),
+                "Idempotency-Key must be 1 to 255 printable ASCII characters".to_owned(),
             ))
         }
     }
@@ -164,7 +167,16 @@ mod tests {
     fn dns_labels() {
         assert!(AppName::parse("payments").is_ok());
         assert!(AppName::parse("a-1").is_ok());
-        for bad in ["", "Payments", "-a", "a-", "a_b", "a.b", "../x", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Payments",
+            "-a",
+            "a-",
+            "a_b",
+            "a.b",
+            "../x",
+            &"a".repeat(64),
+        ] {
             assert!(AppName::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -174,7 +186,9 @@ mod tests {
         for ok in ["main", "release/1.2", "gitops/payments/production"] {
             assert!(BranchName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a..b", "/a", "a/", "a.lock", "a b", "a:b", ".hidden", "x/.y", "a@{1}"] {
+        for bad in [
+            "", "a..b", "/a", "a/", "a.lock", "a b", "a:b", ".hidden", "x/.y", "a@{1}",
+        ] {
             assert!(BranchName::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -182,7 +196,9 @@ mod tests {
     #[test]
     fn mutation_ids() {
         assert!(MutationId::parse("build-123/attempt-1").is_ok());
-        assert!(MutationId::parse("a b").is_err());
+        assert!(MutationId::parse("a b").is_ok());
+        assert!(MutationId::parse(" a").is_err());
+        assert!(MutationId::parse("ä").is_err());
         assert!(MutationId::parse("a\nb").is_err());
         assert!(MutationId::parse("x".repeat(256)).is_err());
     }

@@ -15,7 +15,12 @@ string_newtype!(
 );
 
 fn check_repo_path(v: &str) -> Result<(), NameError> {
-    let bad = |why: &str| Err(NameError(format!("path {:?} is invalid: {why}", v.escape_debug().to_string())));
+    let bad = |why: &str| {
+        Err(NameError(format!(
+            "path {:?} is invalid: {why}",
+            v.escape_debug().to_string()
+        )))
+    };
     if v.is_empty() || v.len() > 4096 {
         return bad("use 1 to 4096 characters");
     }
@@ -49,14 +54,31 @@ mod tests {
 
     #[test]
     fn accepts_normal_paths() {
-        for ok in ["a", "apps/payments/environments/staging/values.yaml", ".github/x", "a.git.bak/b"] {
+        for ok in [
+            "a",
+            "apps/payments/environments/staging/values.yaml",
+            ".github/x",
+            "a.git.bak/b",
+        ] {
             assert!(RepoPath::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn refuses_escapes() {
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/", ".git/config", "a/.GIT/x", "a\\b", "a\nb", "./a"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/",
+            ".git/config",
+            "a/.GIT/x",
+            "a\\b",
+            "a\nb",
+            "./a",
+        ] {
             assert!(RepoPath::parse(bad).is_err(), "{bad:?}");
         }
     }

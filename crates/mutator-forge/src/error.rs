@@ -5,7 +5,11 @@
 pub enum ForgeError {
     /// The branch moved since it was read (compare-and-swap failed): re-read and re-apply.
     #[error("branch {branch} moved: expected head {expected}, found {actual}")]
-    Conflict { branch: String, expected: String, actual: String },
+    Conflict {
+        branch: String,
+        expected: String,
+        actual: String,
+    },
     /// The repository or branch does not exist.
     #[error("{0}")]
     NotFound(String),

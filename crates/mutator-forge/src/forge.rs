@@ -54,7 +54,11 @@ pub trait Forge: Send + Sync {
     async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError>;
 
     /// The bytes of `path` at exactly `at`, or `None` when the file does not exist there.
-    async fn read_file(&self, at: &CommitId, path: &RepoPath) -> Result<Option<Vec<u8>>, ForgeError>;
+    async fn read_file(
+        &self,
+        at: &CommitId,
+        path: &RepoPath,
+    ) -> Result<Option<Vec<u8>>, ForgeError>;
 
     /// Makes one commit with every change and moves the branch to it by compare-and-swap.
     async fn commit(&self, request: CommitRequest<'_>) -> Result<CommitInfo, ForgeError>;
@@ -70,7 +74,10 @@ pub trait Forge: Send + Sync {
     ) -> Result<Option<CommitInfo>, ForgeError>;
 
     /// The files a commit changed against its first parent, with what happened to each.
-    async fn changed_files(&self, commit: &CommitId) -> Result<Vec<(RepoPath, FileAction)>, ForgeError>;
+    async fn changed_files(
+        &self,
+        commit: &CommitId,
+    ) -> Result<Vec<(RepoPath, FileAction)>, ForgeError>;
 
     /// One commit, by id.
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError>;

@@ -100,7 +100,10 @@ impl LocalGit {
 const INITIAL_README: &str = "# GitOps repository\n\nWritten by gitops-mutator. Each change is one commit whose trailers say who asked for it.\n";
 
 fn unavailable(path: &Path, e: git2::Error) -> ForgeError {
-    ForgeError::Unavailable { repo: path.display().to_string(), message: e.message().to_owned() }
+    ForgeError::Unavailable {
+        repo: path.display().to_string(),
+        message: e.message().to_owned(),
+    }
 }
 
 fn signature(author: &Signature) -> Result<git2::Signature<'static>, git2::Error> {
@@ -140,7 +143,11 @@ impl Forge for LocalGit {
         .await
     }
 
-    async fn read_file(&self, at: &CommitId, path: &RepoPath) -> Result<Option<Vec<u8>>, ForgeError> {
+    async fn read_file(
+        &self,
+        at: &CommitId,
+        path: &RepoPath,
+    ) -> Result<Option<Vec<u8>>, ForgeError> {
         let at = oid(at)?;
         let path = path.clone();
         self.blocking(move |this, repo| {
@@ -152,7 +159,9 @@ impl Forge for LocalGit {
                 Err(e) => return Err(this.err(e)),
             };
             if entry.kind() != Some(ObjectType::Blob) {
-                return Err(ForgeError::Rejected(format!("{path} is a directory, not a file")));
+                return Err(ForgeError::Rejected(format!(
+                    "{path} is a directory, not a file"
+                )));
             }
             let blob = repo.find_blob(entry.id()).map_err(|e| this.err(e))?;
             Ok(Some(blob.content().to_vec()))
@@ -172,11 +181,17 @@ impl Forge for LocalGit {
             if actual != parent {
                 return Err(conflict(&branch, parent, actual));
             }
-            let parent_commit = parent.map(|p| repo.find_commit(p)).transpose().map_err(|e| this.err(e))?;
+            let parent_commit = parent
+                .map(|p| repo.find_commit(p))
+                .transpose()
+                .map_err(|e| this.err(e))?;
             let base_tree = match &parent_commit {
                 Some(c) => c.tree().map_err(|e| this.err(e))?,
                 None => {
-                    let empty = repo.treebuilder(None).and_then(|b| b.write()).map_err(|e| this.err(e))?;
+                    let empty = repo
+                        .treebuilder(None)
+                        .and_then(|b| b.write())
+                        .map_err(|e| this.err(e))?;
                     repo.find_tree(empty).map_err(|e| this.err(e))?
                 }
             };
@@ -192,7 +207,9 @@ impl Forge for LocalGit {
                     }
                 }
             }
-            let tree_id = update.create_updated(repo, &base_tree).map_err(|e| this.err(e))?;
+            let tree_id = update
+                .create_updated(repo, &base_tree)
+                .map_err(|e| this.err(e))?;
             let tree = repo.find_tree(tree_id).map_err(|e| this.err(e))?;
             let sig = signature(&author).map_err(|e| this.err(e))?;
             let parents: Vec<&git2::Commit<'_>> = parent_commit.iter().collect();
@@ -200,14 +217,20 @@ impl Forge for LocalGit {
             let new_id = repo
                 .commit(None, &sig, &sig, &message, &tree, &parents)
                 .map_err(|e| this.err(e))?;
-            let log = format!("gitops-mutator: {}", message.lines().next().unwrap_or_default());
+            let log = format!(
+                "gitops-mutator: {}",
+                message.lines().next().unwrap_or_default()
+            );
             let moved = match parent {
                 Some(old) => repo.reference_matching(&refname, new_id, true, old, &log),
                 None => repo.reference(&refname, new_id, false, &log),
             };
             if let Err(e) = moved {
                 // Lost the race between our read and the update: someone else moved the branch.
-                if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked) {
+                if matches!(
+                    e.code(),
+                    ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                ) {
                     let now = branch_head(repo, &branch).map_err(|e| this.err(e))?;
                     return Err(conflict(&branch, parent, now));
                 }
@@ -234,11 +257,14 @@ impl Forge for LocalGit {
                 return Ok(None);
             };
             let mut walk = repo.revwalk().map_err(|e| this.err(e))?;
-            walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(|e| this.err(e))?;
+            walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+                .map_err(|e| this.err(e))?;
             walk.simplify_first_parent().map_err(|e| this.err(e))?;
             walk.push(head).map_err(|e| this.err(e))?;
             for id in walk.take(window) {
-                let commit = repo.find_commit(id.map_err(|e| this.err(e))?).map_err(|e| this.err(e))?;
+                let commit = repo
+                    .find_commit(id.map_err(|e| this.err(e))?)
+                    .map_err(|e| this.err(e))?;
                 let message = String::from_utf8_lossy(commit.message_bytes());
                 if trailer_value(&message, &key) == Some(value.as_str()) {
                     return Ok(Some(info(&commit)));
@@ -249,7 +275,10 @@ impl Forge for LocalGit {
         .await
     }
 
-    async fn changed_files(&self, commit: &CommitId) -> Result<Vec<(RepoPath, FileAction)>, ForgeError> {
+    async fn changed_files(
+        &self,
+        commit: &CommitId,
+    ) -> Result<Vec<(RepoPath, FileAction)>, ForgeError> {
         let id = oid(commit)?;
         self.blocking(move |this, repo| {
             let commit = repo.find_commit(id).map_err(|e| this.err(e))?;
@@ -269,8 +298,14 @@ impl Forge for LocalGit {
                     git2::Delta::Deleted => FileAction::Delete,
                     _ => FileAction::Update,
                 };
-                let file = if action == FileAction::Delete { delta.old_file() } else { delta.new_file() };
-                let Some(path) = file.path().and_then(|p| p.to_str()) else { continue };
+                let file = if action == FileAction::Delete {
+                    delta.old_file()
+                } else {
+                    delta.new_file()
+                };
+                let Some(path) = file.path().and_then(|p| p.to_str()) else {
+                    continue;
+                };
                 if let Ok(path) = RepoPath::parse(path) {
                     out.push((path, action));
                 }
@@ -292,7 +327,11 @@ impl Forge for LocalGit {
 
 fn conflict(branch: &BranchName, expected: Option<Oid>, actual: Option<Oid>) -> ForgeError {
     let show = |o: Option<Oid>| o.map_or_else(|| "(no branch)".to_owned(), |o| o.to_string());
-    ForgeError::Conflict { branch: branch.to_string(), expected: show(expected), actual: show(actual) }
+    ForgeError::Conflict {
+        branch: branch.to_string(),
+        expected: show(expected),
+        actual: show(actual),
+    }
 }
 
 #[cfg(test)]

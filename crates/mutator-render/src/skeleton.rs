@@ -60,7 +60,9 @@ pub struct TemplateFile {
 impl TemplateFile {
     /// Its path inside the kind folder, without `.tera`.
     fn relative(&self) -> Option<&str> {
-        self.id.split_once('/').and_then(|(_, r)| r.strip_suffix(".tera"))
+        self.id
+            .split_once('/')
+            .and_then(|(_, r)| r.strip_suffix(".tera"))
     }
 
     /// The output path for one application (and environment).
@@ -171,7 +173,10 @@ pub fn load(files: Vec<(String, String)>) -> Result<Vec<KindTree>, RenderError> 
             .map(|(id, source)| template_file(kind, &manifest, id, source))
             .collect::<Result<Vec<_>, _>>()?;
         for seed in &manifest.seeds {
-            if !templates.iter().any(|t| t.relative() == Some(seed.as_str())) {
+            if !templates
+                .iter()
+                .any(|t| t.relative() == Some(seed.as_str()))
+            {
                 return Err(RenderError::template(
                     format!("{}/{MANIFEST}", kind.name()),
                     format!("seed {seed:?} names no template of this kind"),

@@ -1,7 +1,9 @@
 //! The v1 request and response bodies: the public contract. Field names are fixed.
 
 use mutator_core::image_edit::ImageState;
-use mutator_core::{AppName, BranchName, EnvName, FileAction, ImageDigest, ImageRepository, ImageTag, RepoName};
+use mutator_core::{
+    AppName, BranchName, EnvName, FileAction, ImageDigest, ImageRepository, ImageTag, RepoName,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

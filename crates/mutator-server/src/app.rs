@@ -7,8 +7,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::{TokenAuth, require_token};
 use crate::extract::BODY_LIMIT;
@@ -19,7 +22,10 @@ use crate::service::Mutator;
 pub fn router(mutator: Arc<Mutator>, auth: Arc<TokenAuth>) -> Router {
     let v1 = Router::new()
         .route("/v1/scaffold", post(routes::scaffold::scaffold))
-        .route("/v1/image-updates", post(routes::image_updates::image_update))
+        .route(
+            "/v1/image-updates",
+            post(routes::image_updates::image_update),
+        )
         .route("/v1/templates", get(routes::templates::list))
         .route_layer(middleware::from_fn_with_state(auth, require_token));
     Router::new()
@@ -39,12 +45,17 @@ pub fn router(mutator: Arc<Mutator>, auth: Arc<TokenAuth>) -> Router {
                     .unwrap_or("-")
                     .to_owned();
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-            }),
+            })
+            // One access line per request, with status and latency, at the default level.
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 async fn not_found(uri: Uri) -> Problem {
-    Problem::not_found("no-route", format!("there is no route {}; see /openapi.json", uri.path()))
+    Problem::not_found(
+        "no-route",
+        format!("there is no route {}; see /openapi.json", uri.path()),
+    )
 }

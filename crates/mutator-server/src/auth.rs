@@ -26,13 +26,18 @@ pub struct TokenAuth {
 
 impl std::fmt::Debug for TokenAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenAuth").field("principal", &self.principal).finish_non_exhaustive()
+        f.debug_struct("TokenAuth")
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenAuth {
     pub fn new(token: &str, principal: &str) -> Self {
-        Self { digest: Sha256::digest(token.as_bytes()).into(), principal: principal.to_owned() }
+        Self {
+            digest: Sha256::digest(token.as_bytes()).into(),
+            principal: principal.to_owned(),
+        }
     }
 
     /// The principal for a presented token, if it is the right one.
@@ -43,15 +48,24 @@ impl TokenAuth {
 }
 
 /// Middleware: refuses requests without the right `Authorization: Bearer` token.
-pub async fn require_token(State(auth): State<Arc<TokenAuth>>, mut req: Request, next: Next) -> Result<Response, Problem> {
+pub async fn require_token(
+    State(auth): State<Arc<TokenAuth>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, Problem> {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(presented) = presented else {
-        return Err(Problem::unauthorized("send `Authorization: Bearer <token>`"));
+        return Err(Problem::unauthorized(
+            "send `Authorization: Bearer <token>`",
+        ));
     };
     let Some(principal) = auth.check(presented) else {
         return Err(Problem::unauthorized("the bearer token is not valid"));

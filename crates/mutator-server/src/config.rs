@@ -12,7 +12,10 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("configuration file {path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -69,7 +72,10 @@ pub struct ImageKeysFile {
 impl ConfigFile {
     /// Reads and parses a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -81,8 +87,15 @@ impl ConfigFile {
         let de = yaml_serde::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let at = e.path().to_string();
-            let message = if at == "." { e.inner().to_string() } else { format!("at `{at}`: {}", e.inner()) };
-            ConfigError::Invalid { path: origin.to_owned(), message }
+            let message = if at == "." {
+                e.inner().to_string()
+            } else {
+                format!("at `{at}`: {}", e.inner())
+            };
+            ConfigError::Invalid {
+                path: origin.to_owned(),
+                message,
+            }
         })
     }
 }
@@ -102,10 +115,19 @@ pub struct RepositorySettings {
 
 impl RepositorySettings {
     /// Checks one `repositories:` entry; `base` resolves relative paths.
-    pub fn from_file(name: &str, file: &RepositoryFile, base: &Path, origin: &str) -> Result<Self, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid { path: origin.to_owned(), message };
+    pub fn from_file(
+        name: &str,
+        file: &RepositoryFile,
+        base: &Path,
+        origin: &str,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        };
         let at = |key: &str| format!("at `repositories.{name}.{key}`");
-        let repo_name = RepoName::parse(name).map_err(|e| invalid(format!("at `repositories.{name}`: {e}")))?;
+        let repo_name =
+            RepoName::parse(name).map_err(|e| invalid(format!("at `repositories.{name}`: {e}")))?;
         let path = local_path(&file.url).ok_or_else(|| {
             invalid(format!(
                 "{}: {:?} is not a local path or file:// URL; remote git URLs are not supported by this version",
@@ -113,13 +135,25 @@ impl RepositorySettings {
                 file.url
             ))
         })?;
-        let path = if path.is_absolute() { path } else { base.join(path) };
+        let path = if path.is_absolute() {
+            path
+        } else {
+            base.join(path)
+        };
         let branch = BranchName::parse(file.branch.as_deref().unwrap_or("main"))
             .map_err(|e| invalid(format!("{}: {e}", at("branch"))))?;
-        let layout = file.layout.clone().unwrap_or(LayoutFile { values: None, image_keys: None });
-        let values = PathTemplate::parse(layout.values.as_deref().unwrap_or(DEFAULT_VALUES_TEMPLATE))
-            .map_err(|e| invalid(format!("{}: {e}", at("layout.values"))))?;
-        let keys = layout.image_keys.unwrap_or(ImageKeysFile { tag: None, repository: None, digest: None });
+        let layout = file.layout.clone().unwrap_or(LayoutFile {
+            values: None,
+            image_keys: None,
+        });
+        let values =
+            PathTemplate::parse(layout.values.as_deref().unwrap_or(DEFAULT_VALUES_TEMPLATE))
+                .map_err(|e| invalid(format!("{}: {e}", at("layout.values"))))?;
+        let keys = layout.image_keys.unwrap_or(ImageKeysFile {
+            tag: None,
+            repository: None,
+            digest: None,
+        });
         let image_keys = ImageKeys::parse(
             keys.tag.as_deref().unwrap_or("image.tag"),
             keys.repository.as_deref().unwrap_or("image.repository"),
@@ -168,7 +202,13 @@ repositories:
     fn the_documented_file_parses() {
         let f = ConfigFile::parse(FULL, "test.yaml").unwrap();
         assert_eq!(f.listen.as_deref(), Some("127.0.0.1:8080"));
-        let repo = RepositorySettings::from_file("default", &f.repositories["default"], Path::new("/srv"), "t").unwrap();
+        let repo = RepositorySettings::from_file(
+            "default",
+            &f.repositories["default"],
+            Path::new("/srv"),
+            "t",
+        )
+        .unwrap();
         assert_eq!(repo.path, Path::new("/srv/./data/repos/default.git"));
         assert_eq!(repo.pull_url, "https://git.example.com/platform/gitops.git");
         assert_eq!(repo.branch.as_str(), "main");
@@ -177,11 +217,19 @@ repositories:
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = ConfigFile::parse("repositories:\n  default:\n    kind: git\n    url: x\n    brnch: main\n", "c.yaml")
+        let err = ConfigFile::parse(
+            "repositories:\n  default:\n    kind: git\n    url: x\n    brnch: main\n",
+            "c.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("repositories.default") && err.contains("brnch"),
+            "{err}"
+        );
+        let err = ConfigFile::parse("lisen: x\n", "c.yaml")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("repositories.default") && err.contains("brnch"), "{err}");
-        let err = ConfigFile::parse("lisen: x\n", "c.yaml").unwrap_err().to_string();
         assert!(err.contains("lisen"), "{err}");
     }
 
@@ -192,12 +240,23 @@ repositories:
             "c.yaml",
         )
         .unwrap();
-        let err = RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c.yaml").unwrap_err().to_string();
+        let err =
+            RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c.yaml")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("repositories.r.layout.values"), "{err}");
-        let f = ConfigFile::parse("repositories:\n  r:\n    kind: git\n    url: https://example.com/x.git\n", "c").unwrap();
-        let err = RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c").unwrap_err().to_string();
+        let f = ConfigFile::parse(
+            "repositories:\n  r:\n    kind: git\n    url: https://example.com/x.git\n",
+            "c",
+        )
+        .unwrap();
+        let err = RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not supported"), "{err}");
-        let err = ConfigFile::parse("repositories:\n  r:\n    kind: svn\n    url: x\n", "c").unwrap_err().to_string();
+        let err = ConfigFile::parse("repositories:\n  r:\n    kind: svn\n    url: x\n", "c")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("svn"), "{err}");
     }
 }

@@ -53,17 +53,22 @@ where
 /// Parses JSON, naming the field path of the first error; returns the canonical digest too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, String), Problem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Problem::invalid("the request body is empty; send a JSON object", Vec::new()));
+        return Err(Problem::invalid(
+            "the request body is empty; send a JSON object",
+            Vec::new(),
+        ));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        Problem::invalid(format!("the body is not valid JSON: {e}"), Vec::new())
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Problem::invalid(format!("the body is not valid JSON: {e}"), Vec::new()))?;
     let digest = hex::encode(Sha256::digest(canonical(&value).as_bytes()));
     let body = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = strip_position(&e.into_inner().to_string());
         if path == "." {
-            Problem::invalid(format!("the body is not a valid request: {message}"), Vec::new())
+            Problem::invalid(
+                format!("the body is not a valid request: {message}"),
+                Vec::new(),
+            )
         } else {
             Problem::invalid_field(&path, message)
         }
@@ -84,7 +89,10 @@ fn canonical(value: &serde_json::Value) -> String {
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -108,12 +116,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             return Ok(Self(None));
         };
         let text = raw.to_str().map_err(|_| key_problem())?;
-        MutationId::parse(text).map(|k| Self(Some(k))).map_err(|_| key_problem())
+        MutationId::parse(text)
+            .map(|k| Self(Some(k)))
+            .map_err(|_| key_problem())
     }
 }
 
 fn key_problem() -> Problem {
-    Problem::invalid_field("Idempotency-Key", "use 1 to 255 printable ASCII characters without spaces")
+    Problem::invalid_field("Idempotency-Key", "use 1 to 255 printable ASCII characters")
 }
 
 #[cfg(test)]
@@ -148,9 +158,12 @@ mod tests {
 
     #[test]
     fn digest_ignores_key_order_and_spacing() {
-        let (_, a) = parse_json::<serde_json::Value>(br#"{"a":1,"b":{"c":[1,2],"d":"x"}}"#).unwrap();
-        let (_, b) = parse_json::<serde_json::Value>(br#"{ "b": {"d":"x", "c":[1, 2]}, "a": 1 }"#).unwrap();
-        let (_, c) = parse_json::<serde_json::Value>(br#"{"a":2,"b":{"c":[1,2],"d":"x"}}"#).unwrap();
+        let (_, a) =
+            parse_json::<serde_json::Value>(br#"{"a":1,"b":{"c":[1,2],"d":"x"}}"#).unwrap();
+        let (_, b) =
+            parse_json::<serde_json::Value>(br#"{ "b": {"d":"x", "c":[1, 2]}, "a": 1 }"#).unwrap();
+        let (_, c) =
+            parse_json::<serde_json::Value>(br#"{"a":2,"b":{"c":[1,2],"d":"x"}}"#).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

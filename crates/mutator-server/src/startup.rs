@@ -47,7 +47,11 @@ pub enum StartupError {
     #[error("listen address {0:?} is invalid: use HOST:PORT such as 127.0.0.1:8080")]
     Listen(String),
     #[error("{what} {path}: {source}")]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("repository {name}: {message}")]
     Repository { name: String, message: String },
     #[error("the templates could not be loaded: {0}")]
@@ -61,19 +65,33 @@ pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
-    let listen_text = options.listen.or(file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-    let listen: SocketAddr = listen_text.parse().map_err(|_| StartupError::Listen(listen_text.clone()))?;
+    let listen_text = options
+        .listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen: SocketAddr = listen_text
+        .parse()
+        .map_err(|_| StartupError::Listen(listen_text.clone()))?;
     let data_dir = options
         .data_dir
         .or(file.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|source| StartupError::Io { what: "cannot create data directory", path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| StartupError::Io {
+        what: "cannot create data directory",
+        path: data_dir.clone(),
+        source,
+    })?;
     let author = file
         .commit_author
         .as_ref()
-        .map(|a| Signature { name: a.name.clone(), email: a.email.clone() })
-        .unwrap_or_else(|| Signature { name: "gitops-mutator".into(), email: "gitops-mutator@localhost".into() });
+        .map(|a| Signature {
+            name: a.name.clone(),
+            email: a.email.clone(),
+        })
+        .unwrap_or_else(|| Signature {
+            name: "gitops-mutator".into(),
+            email: "gitops-mutator@localhost".into(),
+        });
 
     let mut notes = Vec::new();
     let settings = repository_settings(&file, options.config.as_deref(), &data_dir)?;
@@ -95,7 +113,12 @@ pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
     let catalog = Catalog::embedded().map_err(|e| StartupError::Templates(e.to_string()))?;
     let mutator = Arc::new(Mutator::new(repos, default_repo, catalog, author));
     let auth = Arc::new(TokenAuth::new(token.trim(), "token:embedded"));
-    Ok(Prepared { listen, router: crate::app::router(mutator, auth), token_file, notes })
+    Ok(Prepared {
+        listen,
+        router: crate::app::router(mutator, auth),
+        token_file,
+        notes,
+    })
 }
 
 fn repository_settings(
@@ -113,12 +136,19 @@ fn repository_settings(
             branch: None,
             layout: None,
         };
-        return Ok(vec![RepositorySettings::from_file(DEFAULT_REPOSITORY, &default, Path::new("."), &origin)?]);
+        return Ok(vec![RepositorySettings::from_file(
+            DEFAULT_REPOSITORY,
+            &default,
+            Path::new(""),
+            &origin,
+        )?]);
     }
     // Relative URLs in the file are taken from the directory the service runs in, like dataDir.
     file.repositories
         .iter()
-        .map(|(name, repo)| RepositorySettings::from_file(name, repo, Path::new("."), &origin).map_err(Into::into))
+        .map(|(name, repo)| {
+            RepositorySettings::from_file(name, repo, Path::new(""), &origin).map_err(Into::into)
+        })
         .collect()
 }
 
@@ -136,8 +166,10 @@ fn open_repository(
                     source,
                 })?;
             }
-            let (git, created) = LocalGit::open_or_init(&settings.path, &settings.branch, author).map_err(|e| {
-                StartupError::Repository { name: settings.name.to_string(), message: e.to_string() }
+            let (git, created) = LocalGit::open_or_init(&settings.path, &settings.branch, author)
+                .map_err(|e| StartupError::Repository {
+                name: settings.name.to_string(),
+                message: e.to_string(),
             })?;
             let verb = if created { "created" } else { "using" };
             notes.push(format!(
@@ -160,15 +192,23 @@ fn default_repository(repos: &BTreeMap<RepoName, Repository>) -> Result<RepoName
         return Ok(preferred);
     }
     // Requests without target.repository go to the first configured one when none is named `default`.
-    repos.keys().next().cloned().ok_or_else(|| StartupError::Repository {
-        name: DEFAULT_REPOSITORY.into(),
-        message: "no repositories configured".into(),
-    })
+    repos
+        .keys()
+        .next()
+        .cloned()
+        .ok_or_else(|| StartupError::Repository {
+            name: DEFAULT_REPOSITORY.into(),
+            message: "no repositories configured".into(),
+        })
 }
 
 /// Reads the stored token, or creates one readable only by the owner.
 fn load_or_create_token(path: &Path) -> Result<String, StartupError> {
-    let io = |what, source| StartupError::Io { what, path: path.to_owned(), source };
+    let io = |what, source| StartupError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    };
     match std::fs::read_to_string(path) {
         Ok(t) if !t.trim().is_empty() => return Ok(t.trim().to_owned()),
         Ok(_) => return Err(StartupError::EmptyToken),
@@ -176,13 +216,21 @@ fn load_or_create_token(path: &Path) -> Result<String, StartupError> {
         Err(e) => return Err(io("cannot read token file", e)),
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| io("cannot generate a token for", std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut bytes).map_err(|e| {
+        io(
+            "cannot generate a token for",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     let token = hex::encode(bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| io("cannot create token file", e))?;
-    f.write_all(format!("{token}\n").as_bytes()).map_err(|e| io("cannot write token file", e))?;
+    let mut f = options
+        .open(path)
+        .map_err(|e| io("cannot create token file", e))?;
+    f.write_all(format!("{token}\n").as_bytes())
+        .map_err(|e| io("cannot write token file", e))?;
     Ok(token)
 }

@@ -85,9 +85,10 @@ fn check_set(o: &Original<'_>, path: &KeyPath, value: &str) -> Result<(), String
     }
     let out = set_scalar_in(src, sel, path, value).map_err(|e| format!("set refused: {e}"))?;
     check_meaning(&o.docs, &out, o.doc, path, value)?;
-    // Byte check 1: the differing window lies inside the original scalar's span.
+    // Byte check 1: the differing window lies inside the original scalar's span. (A zero-width
+    // span is an insertion point where the window can slide over the next space; check 2 covers it.)
     let (prefix, suffix) = common_prefix_suffix(src.as_bytes(), out.as_bytes());
-    if prefix < span.start || src.len() - suffix > span.end {
+    if !span.is_empty() && (prefix < span.start || src.len() - suffix > span.end) {
         return Err(format!(
             "bytes changed outside the scalar: window {}..{} vs span {span:?}",
             prefix,

@@ -287,7 +287,7 @@ fn common_prefix_suffix(a: &[u8], b: &[u8]) -> (usize, usize) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 30000, ..ProptestConfig::default() })]
 
     #[test]
     fn set_changes_only_the_target(
@@ -333,7 +333,9 @@ proptest! {
                 if out == src {
                     prop_assert_eq!(get_scalar(&src, path).unwrap(), Some(value.clone()));
                 } else {
-                    prop_assert!(prefix >= span.start && src.len() - suffix <= span.end,
+                    // (A zero-width span is an insertion point; the window may slide over the
+                    // space after it, so only the head/tail check applies there.)
+                    prop_assert!(span.is_empty() || (prefix >= span.start && src.len() - suffix <= span.end),
                         "bytes changed outside {:?}: {}..{}\n{}\n---\n{}", span, prefix, src.len() - suffix, src, out);
                     prop_assert!(out.starts_with(&src[..span.start]) && out.ends_with(&src[span.end..]));
                 }

@@ -35,6 +35,10 @@ pub async fn readyz(State(mutator): State<Arc<Mutator>>) -> (StatusCode, Json<Re
         ready &= state == "ok";
         repositories.insert(repo.settings.name.to_string(), state);
     }
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(Readiness { repositories }))
 }

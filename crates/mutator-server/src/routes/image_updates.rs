@@ -42,14 +42,24 @@ pub async fn image_update(
         return Err(ServiceError::NothingToSet.into());
     }
     let repo = mutator.repository(body.target.repository.as_ref())?;
-    let branch = body.target.branch.clone().unwrap_or_else(|| repo.settings.branch.clone());
+    let branch = body
+        .target
+        .branch
+        .clone()
+        .unwrap_or_else(|| repo.settings.branch.clone());
     let intent = Intent::ImageUpdate {
         application: body.application,
         environment: body.environment,
-        change: ImageChange { tag: body.image.tag, repository: body.image.repository, digest: body.image.digest },
+        change: ImageChange {
+            tag: body.image.tag,
+            repository: body.image.repository,
+            digest: body.image.digest,
+        },
         expected: body.expected.tag,
     };
     let caller = Caller { principal, key };
-    let outcome = mutator.apply(repo, &branch, &intent, &caller, &digest, body.dry_run).await?;
+    let outcome = mutator
+        .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
+        .await?;
     Ok(outcome_response(outcome))
 }

@@ -16,12 +16,17 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// 201 for a new commit; 200 for noop, dry-run and replays.
 pub fn outcome_response(outcome: Outcome) -> Response {
-    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut response = (status, Json(outcome.response)).into_response();
     if outcome.replayed {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(REPLAYED_HEADER), HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            HeaderName::from_static(REPLAYED_HEADER),
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }

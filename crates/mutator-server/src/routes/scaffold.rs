@@ -39,14 +39,26 @@ pub async fn scaffold(
     ApiJson { body, digest }: ApiJson<ScaffoldRequest>,
 ) -> Result<Response, Problem> {
     let repo = mutator.repository(body.target.repository.as_ref())?;
-    let branch = body.target.branch.clone().unwrap_or_else(|| repo.settings.branch.clone());
-    let target = RenderTarget { repo_url: repo.settings.pull_url.clone(), revision: branch.to_string() };
+    let branch = body
+        .target
+        .branch
+        .clone()
+        .unwrap_or_else(|| repo.settings.branch.clone());
+    let target = RenderTarget {
+        repo_url: repo.settings.pull_url.clone(),
+        revision: branch.to_string(),
+    };
     let rendered = mutator
         .catalog()
         .render(&body.template, &body.values, &target)
         .map_err(crate::service::ServiceError::from)?;
-    let intent = Intent::Scaffold { template: body.template, rendered };
+    let intent = Intent::Scaffold {
+        template: body.template,
+        rendered,
+    };
     let caller = Caller { principal, key };
-    let outcome = mutator.apply(repo, &branch, &intent, &caller, &digest, body.dry_run).await?;
+    let outcome = mutator
+        .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
+        .await?;
     Ok(outcome_response(outcome))
 }

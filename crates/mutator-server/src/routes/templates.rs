@@ -19,5 +19,7 @@ use crate::service::Mutator;
     security(("bearer" = []))
 )]
 pub async fn list(State(mutator): State<Arc<Mutator>>) -> Json<TemplateList> {
-    Json(TemplateList { templates: mutator.catalog().templates() })
+    Json(TemplateList {
+        templates: mutator.catalog().templates(),
+    })
 }

@@ -12,17 +12,26 @@ pub enum ServiceError {
     UnknownRepository { name: String, known: String },
     #[error("branch {branch} does not exist in repository {repository}")]
     UnknownBranch { repository: String, branch: String },
-    #[error("{path} does not exist on branch {branch}: scaffold the application first or fix the repository's layout.values")]
+    #[error(
+        "{path} does not exist on branch {branch}: scaffold the application first or fix the repository's layout.values"
+    )]
     ValuesFileMissing { path: String, branch: String },
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error("{path}: {source}")]
-    Edit { path: String, source: ImageEditError },
+    Edit {
+        path: String,
+        source: ImageEditError,
+    },
     #[error("the request needs image.tag or image.digest")]
     NothingToSet,
-    #[error("Idempotency-Key {key:?} was already used for a different request (commit {commit}); use a new key")]
+    #[error(
+        "Idempotency-Key {key:?} was already used for a different request (commit {commit}); use a new key"
+    )]
     KeyReused { key: String, commit: String },
-    #[error("branch {branch} kept moving while this change was applied ({attempts} attempts); try again")]
+    #[error(
+        "branch {branch} kept moving while this change was applied ({attempts} attempts); try again"
+    )]
     TooManyConflicts { branch: String, attempts: u32 },
     #[error(transparent)]
     Forge(#[from] ForgeError),
@@ -32,32 +41,52 @@ impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         let detail = e.to_string();
         match e {
-            ServiceError::UnknownRepository { .. } => Problem::not_found("unknown-repository", detail),
+            ServiceError::UnknownRepository { .. } => {
+                Problem::not_found("unknown-repository", detail)
+            }
             ServiceError::UnknownBranch { .. } => Problem::not_found("unknown-branch", detail),
-            ServiceError::ValuesFileMissing { .. } => Problem::not_found("values-file-missing", detail),
-            ServiceError::Render(RenderError::UnknownTemplate { .. }) => Problem::not_found("unknown-template", detail),
+            ServiceError::ValuesFileMissing { .. } => {
+                Problem::not_found("values-file-missing", detail)
+            }
+            ServiceError::Render(RenderError::UnknownTemplate { .. }) => {
+                Problem::not_found("unknown-template", detail)
+            }
             ServiceError::Render(RenderError::InvalidValues(errors)) => Problem::invalid(
                 "the template values are invalid",
                 errors
                     .into_iter()
-                    .map(|f| FieldError { field: f.field, message: f.message })
+                    .map(|f| FieldError {
+                        field: f.field,
+                        message: f.message,
+                    })
                     .collect(),
             ),
-            ServiceError::Render(RenderError::Template { .. }) => Problem::unprocessable("render-failed", detail),
-            ServiceError::Edit { source: ImageEditError::PreconditionFailed { .. }, .. } => {
-                Problem::conflict("precondition-failed", detail)
+            ServiceError::Render(RenderError::Template { .. }) => {
+                Problem::unprocessable("render-failed", detail)
             }
+            ServiceError::Edit {
+                source: ImageEditError::PreconditionFailed { .. },
+                ..
+            } => Problem::conflict("precondition-failed", detail),
             ServiceError::Edit { .. } => Problem::unprocessable("values-file-unsupported", detail),
-            ServiceError::NothingToSet => Problem::invalid_field("image", "give image.tag or image.digest"),
-            ServiceError::KeyReused { .. } => Problem::unprocessable("idempotency-key-reused", detail),
+            ServiceError::NothingToSet => {
+                Problem::invalid_field("image", "give image.tag or image.digest")
+            }
+            ServiceError::KeyReused { .. } => {
+                Problem::unprocessable("idempotency-key-reused", detail)
+            }
             ServiceError::TooManyConflicts { .. } => Problem::conflict("conflict", detail),
-            ServiceError::Forge(ForgeError::Conflict { .. }) => Problem::conflict("conflict", detail),
+            ServiceError::Forge(ForgeError::Conflict { .. }) => {
+                Problem::conflict("conflict", detail)
+            }
             ServiceError::Forge(ForgeError::NotFound(_)) => Problem::not_found("not-found", detail),
             ServiceError::Forge(ForgeError::Unavailable { .. }) => {
                 tracing::error!(error = %detail, "forge unavailable");
                 Problem::unavailable("the repository could not be reached; try again later")
             }
-            ServiceError::Forge(ForgeError::Rejected(_)) => Problem::unprocessable("rejected", detail),
+            ServiceError::Forge(ForgeError::Rejected(_)) => {
+                Problem::unprocessable("rejected", detail)
+            }
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use mutator_core::image_edit::{ImageChange, ImageState, plan_image_edit};
 use mutator_core::message::CommitMessage;
-use mutator_core::{AppName, BranchName, ChangeSet, EnvName, FileAction, FileOp, ImageTag, RepoPath, diff};
+use mutator_core::{
+    AppName, BranchName, ChangeSet, EnvName, FileAction, FileOp, ImageTag, RepoPath, diff,
+};
 use mutator_forge::CommitId;
 use mutator_render::Rendered;
 
@@ -11,8 +13,16 @@ use crate::api::FileView;
 
 /// What a request wants, independent of the head it will be applied to.
 pub enum Intent {
-    Scaffold { template: String, rendered: Rendered },
-    ImageUpdate { application: AppName, environment: EnvName, change: ImageChange, expected: Option<ImageTag> },
+    Scaffold {
+        template: String,
+        rendered: Rendered,
+    },
+    ImageUpdate {
+        application: AppName,
+        environment: EnvName,
+        change: ImageChange,
+        expected: Option<ImageTag>,
+    },
 }
 
 /// An intent applied to one head.
@@ -26,56 +36,108 @@ pub struct Plan {
 
 impl Intent {
     /// The values file an image update edits.
-    pub fn values_path(repo: &Repository, app: &AppName, env: &EnvName) -> Result<RepoPath, ServiceError> {
+    pub fn values_path(
+        repo: &Repository,
+        app: &AppName,
+        env: &EnvName,
+    ) -> Result<RepoPath, ServiceError> {
         repo.settings.layout.values.resolve(app, env).map_err(|e| {
-            ServiceError::Forge(mutator_forge::ForgeError::Rejected(format!("repository layout: {e}")))
+            ServiceError::Forge(mutator_forge::ForgeError::Rejected(format!(
+                "repository layout: {e}"
+            )))
         })
     }
 
-    pub async fn plan(&self, repo: &Repository, branch: &BranchName, head: &CommitId, with_diff: bool) -> Result<Plan, ServiceError> {
+    pub async fn plan(
+        &self,
+        repo: &Repository,
+        branch: &BranchName,
+        head: &CommitId,
+        with_diff: bool,
+    ) -> Result<Plan, ServiceError> {
         match self {
             Intent::Scaffold { template, rendered } => {
                 let mut changes = ChangeSet::new();
                 let mut files = Vec::new();
                 let mut text = String::new();
-                let mut message = CommitMessage::new(&format!("gitops({}): scaffold {template}", rendered.name));
+                let mut message =
+                    CommitMessage::new(&format!("gitops({}): scaffold {template}", rendered.name));
                 for file in &rendered.files {
                     let current = repo.forge.read_file(head, &file.path).await?;
                     // Seed files (an environment's values) belong to the image updates once written.
                     let action = if file.create_only && current.is_some() {
                         FileAction::Unchanged
                     } else {
-                        FileAction::classify(current.as_deref(), &FileOp::Put(file.content.clone().into_bytes()))
+                        FileAction::classify(
+                            current.as_deref(),
+                            &FileOp::Put(file.content.clone().into_bytes()),
+                        )
                     };
                     if action != FileAction::Unchanged {
                         changes.put(file.path.clone(), file.content.as_bytes());
-                        message = message.body_line(&format!("{} {}", action_word(action), file.path));
+                        message =
+                            message.body_line(&format!("{} {}", action_word(action), file.path));
                         if with_diff {
                             let old = current.as_deref().map(String::from_utf8_lossy);
-                            text.push_str(&diff::unified(file.path.as_str(), old.as_deref(), Some(&file.content)));
+                            text.push_str(&diff::unified(
+                                file.path.as_str(),
+                                old.as_deref(),
+                                Some(&file.content),
+                            ));
                         }
                     }
-                    files.push(FileView { path: file.path.to_string(), action });
+                    files.push(FileView {
+                        path: file.path.to_string(),
+                        action,
+                    });
                 }
-                Ok(Plan { changes, files, previous: None, diff: text, message })
+                Ok(Plan {
+                    changes,
+                    files,
+                    previous: None,
+                    diff: text,
+                    message,
+                })
             }
-            Intent::ImageUpdate { application, environment, change, expected } => {
+            Intent::ImageUpdate {
+                application,
+                environment,
+                change,
+                expected,
+            } => {
                 let path = Self::values_path(repo, application, environment)?;
-                let current = repo.forge.read_file(head, &path).await?.ok_or_else(|| ServiceError::ValuesFileMissing {
-                    path: path.to_string(),
-                    branch: branch.to_string(),
+                let current = repo.forge.read_file(head, &path).await?.ok_or_else(|| {
+                    ServiceError::ValuesFileMissing {
+                        path: path.to_string(),
+                        branch: branch.to_string(),
+                    }
                 })?;
-                let edit = plan_image_edit(&current, &repo.settings.layout.image_keys, change, expected.as_ref())
-                    .map_err(|source| ServiceError::Edit { path: path.to_string(), source })?;
+                let edit = plan_image_edit(
+                    &current,
+                    &repo.settings.layout.image_keys,
+                    change,
+                    expected.as_ref(),
+                )
+                .map_err(|source| ServiceError::Edit {
+                    path: path.to_string(),
+                    source,
+                })?;
                 let mut changes = ChangeSet::new();
                 let mut text = String::new();
                 let what = match (&change.tag, &change.digest) {
                     (Some(tag), _) => format!("image tag {tag}"),
-                    (None, Some(digest)) => format!("image digest {}", short_digest(digest.as_str())),
+                    (None, Some(digest)) => {
+                        format!("image digest {}", short_digest(digest.as_str()))
+                    }
                     (None, None) => "image".to_owned(),
                 };
-                let mut message = CommitMessage::new(&format!("gitops({application}/{environment}): {what}"));
-                let action = if edit.changed() { FileAction::Update } else { FileAction::Unchanged };
+                let mut message =
+                    CommitMessage::new(&format!("gitops({application}/{environment}): {what}"));
+                let action = if edit.changed() {
+                    FileAction::Update
+                } else {
+                    FileAction::Unchanged
+                };
                 if edit.changed() {
                     for line in &edit.changes {
                         message = message.body_line(&format!("{path}: {line}"));
@@ -88,7 +150,10 @@ impl Intent {
                 }
                 Ok(Plan {
                     changes,
-                    files: vec![FileView { path: path.to_string(), action }],
+                    files: vec![FileView {
+                        path: path.to_string(),
+                        action,
+                    }],
                     previous: Some(edit.previous),
                     diff: text,
                     message,

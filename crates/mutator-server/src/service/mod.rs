@@ -56,8 +56,18 @@ pub struct Mutator {
 }
 
 impl Mutator {
-    pub fn new(repos: BTreeMap<RepoName, Repository>, default_repo: RepoName, catalog: Catalog, author: Signature) -> Self {
-        Self { repos, default_repo, catalog, author }
+    pub fn new(
+        repos: BTreeMap<RepoName, Repository>,
+        default_repo: RepoName,
+        catalog: Catalog,
+        author: Signature,
+    ) -> Self {
+        Self {
+            repos,
+            default_repo,
+            catalog,
+            author,
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -71,10 +81,17 @@ impl Mutator {
     /// The repository a request names, or the default one.
     pub fn repository(&self, name: Option<&RepoName>) -> Result<&Repository, ServiceError> {
         let name = name.unwrap_or(&self.default_repo);
-        self.repos.get(name).ok_or_else(|| ServiceError::UnknownRepository {
-            name: name.to_string(),
-            known: self.repos.keys().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.repos
+            .get(name)
+            .ok_or_else(|| ServiceError::UnknownRepository {
+                name: name.to_string(),
+                known: self
+                    .repos
+                    .keys()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// Applies `intent` to `branch` of `repo` as one commit (or none), re-planning on conflicts.
@@ -95,18 +112,27 @@ impl Mutator {
         };
         if let Some(key) = &caller.key
             && !dry_run
-            && let Some(found) = forge.find_by_trailer(branch, MUTATION_ID, key.as_str(), REPLAY_WINDOW).await?
+            && let Some(found) = forge
+                .find_by_trailer(branch, MUTATION_ID, key.as_str(), REPLAY_WINDOW)
+                .await?
         {
             return replay::answer(repo, branch, intent, found, key, digest).await;
         }
         for attempt in 1..=MAX_ATTEMPTS {
-            let head = forge.head(branch).await?.ok_or_else(|| ServiceError::UnknownBranch {
-                repository: repo.settings.name.to_string(),
-                branch: branch.to_string(),
-            })?;
+            let head = forge
+                .head(branch)
+                .await?
+                .ok_or_else(|| ServiceError::UnknownBranch {
+                    repository: repo.settings.name.to_string(),
+                    branch: branch.to_string(),
+                })?;
             let plan = intent.plan(repo, branch, &head, dry_run).await?;
             if plan.changes.is_empty() || dry_run {
-                let status = if plan.changes.is_empty() { MutationStatus::Noop } else { MutationStatus::DryRun };
+                let status = if plan.changes.is_empty() {
+                    MutationStatus::Noop
+                } else {
+                    MutationStatus::DryRun
+                };
                 let head_info = forge.commit_info(&head).await?;
                 let diff = dry_run.then_some(plan.diff);
                 return Ok(Outcome {
@@ -158,7 +184,10 @@ impl Mutator {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::TooManyConflicts { branch: branch.to_string(), attempts: MAX_ATTEMPTS })
+        Err(ServiceError::TooManyConflicts {
+            branch: branch.to_string(),
+            attempts: MAX_ATTEMPTS,
+        })
     }
 }
 
@@ -166,7 +195,10 @@ impl Mutator {
 /// once do not collide again. The jitter is drawn from the head id, which differs per race.
 fn backoff(attempt: u32, head: &CommitId) -> Duration {
     let base = 5u64.saturating_mul(1 << attempt.min(7)).min(500);
-    let seed = head.0.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let seed = head
+        .0
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::from(d.subsec_nanos()));
@@ -174,5 +206,10 @@ fn backoff(attempt: u32, head: &CommitId) -> Duration {
 }
 
 fn view(branch: &BranchName, info: mutator_forge::CommitInfo) -> CommitView {
-    CommitView { sha: info.id.0, branch: branch.to_string(), message: info.message, url: info.url }
+    CommitView {
+        sha: info.id.0,
+        branch: branch.to_string(),
+        message: info.message,
+        url: info.url,
+    }
 }

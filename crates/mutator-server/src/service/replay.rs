@@ -19,23 +19,40 @@ pub async fn answer(
     digest: &str,
 ) -> Result<Outcome, ServiceError> {
     if trailer_value(&found.message, REQUEST_DIGEST) != Some(digest) {
-        return Err(ServiceError::KeyReused { key: key.to_string(), commit: found.id.to_string() });
+        return Err(ServiceError::KeyReused {
+            key: key.to_string(),
+            commit: found.id.to_string(),
+        });
     }
     let forge = repo.forge.as_ref();
     let files = forge
         .changed_files(&found.id)
         .await?
         .into_iter()
-        .map(|(path, action)| FileView { path: path.to_string(), action })
+        .map(|(path, action)| FileView {
+            path: path.to_string(),
+            action,
+        })
         .collect();
     let previous = match (intent, &found.parent) {
-        (Intent::ImageUpdate { application, environment, .. }, Some(parent)) => {
+        (
+            Intent::ImageUpdate {
+                application,
+                environment,
+                ..
+            },
+            Some(parent),
+        ) => {
             let path = Intent::values_path(repo, application, environment)?;
             let keys = &repo.settings.layout.image_keys;
             let bytes = forge.read_file(parent, &path).await?.unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
             let read = |k| mutator_yaml_read(&text, k);
-            Some(ImageState { tag: read(&keys.tag), repository: read(&keys.repository), digest: read(&keys.digest) })
+            Some(ImageState {
+                tag: read(&keys.tag),
+                repository: read(&keys.repository),
+                digest: read(&keys.digest),
+            })
         }
         _ => None,
     };
