@@ -12,14 +12,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config: args.config,
         token: std::env::var("GITOPS_MUTATOR_TOKEN").ok(),
     };
-    let prepared = prepare(options)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Forge clients start background tasks when they are built, so build them on the runtime.
+    let prepared = {
+        let _entered = runtime.enter();
+        prepare(options)?
+    };
     for note in &prepared.notes {
         tracing::info!("{note}");
     }
     if let Some(path) = &prepared.token_file {
         tracing::info!(token_file = %path.display(), "bearer token stored in the token file (set GITOPS_MUTATOR_TOKEN to choose one)");
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(prepared.listen)
             .await

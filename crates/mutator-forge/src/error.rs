@@ -1,5 +1,7 @@
 //! What can go wrong at a forge, told apart so the layer above knows what to retry.
 
+use std::time::Duration;
+
 /// A forge failure. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
@@ -10,10 +12,22 @@ pub enum ForgeError {
         expected: String,
         actual: String,
     },
-    /// The repository or branch does not exist.
+    /// The repository, branch or object does not exist (or the credentials cannot see it).
     #[error("{0}")]
     NotFound(String),
-    /// The repository is there but could not be read or written.
+    /// The forge asks us to slow down; `retry_after` is how long it said to wait, if it said.
+    #[error("rate limited by the forge: {message}")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// A failure that may pass: a 5xx, a timeout, a dropped connection.
+    #[error("the forge failed transiently: {0}")]
+    Transient(String),
+    /// The credentials were refused. Retrying will not help.
+    #[error("the forge refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The repository is there but could not be read or written (local I/O, corrupt data).
     #[error("repository {repo} is unavailable: {message}")]
     Unavailable { repo: String, message: String },
     /// The forge refused the change for a reason retrying will not fix.
@@ -24,6 +38,9 @@ pub enum ForgeError {
 impl ForgeError {
     /// Whether re-reading and trying again may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ForgeError::Conflict { .. })
+        matches!(
+            self,
+            ForgeError::Conflict { .. } | ForgeError::RateLimited { .. } | ForgeError::Transient(_)
+        )
     }
 }

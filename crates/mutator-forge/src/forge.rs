@@ -33,6 +33,17 @@ pub struct CommitInfo {
     pub parent: Option<CommitId>,
     /// Where a person can look at the commit, when the forge has a web view.
     pub url: Option<String>,
+    /// Whether the forge reports the commit's signature as verified (GitHub), when it says.
+    pub verified: Option<bool>,
+}
+
+/// A pull or merge request that carries a change for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewRequest {
+    pub number: u64,
+    pub url: String,
+    /// An open one for the same branch was found and reused.
+    pub reused: bool,
 }
 
 /// One commit to make: all files of `changes`, on top of `parent`, moving `branch` only if
@@ -81,4 +92,21 @@ pub trait Forge: Send + Sync {
 
     /// One commit, by id.
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError>;
+
+    /// Creates `branch` at `at`; fails with [`ForgeError::Conflict`] when it already exists.
+    async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError>;
+
+    /// Opens a pull/merge request from `head` into `base`, or returns the open one.
+    async fn open_review(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+        title: &str,
+        body: &str,
+    ) -> Result<ReviewRequest, ForgeError> {
+        let _ = (head, base, title, body);
+        Err(ForgeError::Rejected(
+            "this repository kind has no pull or merge requests".to_owned(),
+        ))
+    }
 }

@@ -5,12 +5,15 @@
 //! editing and policy live above, so every backend (local git, GitHub, GitLab) stays small
 //! and can be tested against a real repository or a simulator.
 //!
-//! This crate must not depend on the HTTP server, the renderer or any configuration format.
+//! This crate must not depend on the HTTP server, the renderer or any configuration format;
+//! credentials arrive as values, never as file names or environment variables.
 
 mod error;
 mod forge;
+pub mod github;
 mod local_git;
 
 pub use error::ForgeError;
-pub use forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
+pub use forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest, Signature};
+pub use github::GitHub;
 pub use local_git::LocalGit;

@@ -128,6 +128,7 @@ fn info(commit: &git2::Commit<'_>) -> CommitInfo {
         message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
         parent: commit.parent_ids().next().map(|p| CommitId(p.to_string())),
         url: None,
+        verified: None,
     }
 }
 
@@ -311,6 +312,24 @@ impl Forge for LocalGit {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError> {
+        let at = oid(at)?;
+        let branch = branch.clone();
+        self.blocking(move |this, repo| {
+            repo.find_commit(at).map_err(|e| this.err(e))?;
+            let refname = format!("refs/heads/{branch}");
+            match repo.reference(&refname, at, false, "gitops-mutator: create branch") {
+                Ok(_) => Ok(()),
+                Err(e) if e.code() == ErrorCode::Exists => {
+                    let now = branch_head(repo, &branch).map_err(|e| this.err(e))?;
+                    Err(conflict(&branch, None, now))
+                }
+                Err(e) => Err(this.err(e)),
+            }
         })
         .await
     }

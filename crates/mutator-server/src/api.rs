@@ -100,8 +100,12 @@ pub struct CommitView {
     pub sha: String,
     pub branch: String,
     pub message: String,
+    /// Where a person can look at the commit (forges with a web view).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Whether the forge reports the commit as verified (signed), when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
 /// One file the request touched.

@@ -42,16 +42,45 @@ pub struct AuthorFile {
 #[serde(rename_all = "lowercase")]
 pub enum RepositoryKind {
     Git,
+    Github,
+}
+
+/// One entry of `repositories:`. Which keys apply depends on `kind`; a key that does not
+/// belong to the kind is an error rather than silently ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RepositoryFile {
+    pub kind: Option<RepositoryKind>,
+    /// `git`: a local path or file:// URL.
+    pub url: Option<String>,
+    /// `github`: the owner (user or organisation) and the repository name.
+    pub owner: Option<String>,
+    pub name: Option<String>,
+    /// `github`: `https://api.github.com` (default) or `https://HOST/api/v3`.
+    pub api_url: Option<String>,
+    pub auth: Option<AuthFile>,
+    pub pull_url: Option<String>,
+    pub branch: Option<String>,
+    pub layout: Option<LayoutFile>,
+}
+
+/// Where a forge credential comes from. Exactly one of the keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthFile {
+    /// The name of an environment variable holding the token.
+    pub token_env: Option<String>,
+    /// A file holding the token (e.g. a mounted Kubernetes secret).
+    pub token_file: Option<PathBuf>,
+    pub github_app: Option<GithubAppFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RepositoryFile {
-    pub kind: RepositoryKind,
-    pub url: String,
-    pub pull_url: Option<String>,
-    pub branch: Option<String>,
-    pub layout: Option<LayoutFile>,
+pub struct GithubAppFile {
+    pub app_id: u64,
+    pub private_key_file: PathBuf,
+    pub installation_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,13 +129,37 @@ impl ConfigFile {
     }
 }
 
+/// Where a repository's commits go, checked. Credentials are still references (an
+/// environment variable's name, a file path); startup reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A bare repository on local disk.
+    LocalGit { path: PathBuf },
+    GitHub {
+        api_url: String,
+        owner: String,
+        name: String,
+        auth: Credential,
+    },
+}
+
+/// Where a credential is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    TokenEnv(String),
+    TokenFile(PathBuf),
+    GithubApp {
+        app_id: u64,
+        private_key_file: PathBuf,
+        installation_id: Option<u64>,
+    },
+}
+
 /// One repository, checked and with defaults filled in.
 #[derive(Debug, Clone)]
 pub struct RepositorySettings {
     pub name: RepoName,
-    pub kind: RepositoryKind,
-    /// Local path of the bare repository.
-    pub path: PathBuf,
+    pub backend: Backend,
     /// What Argo CD pulls: `repoURL` in rendered Applications.
     pub pull_url: String,
     pub branch: BranchName,
@@ -128,18 +181,7 @@ impl RepositorySettings {
         let at = |key: &str| format!("at `repositories.{name}.{key}`");
         let repo_name =
             RepoName::parse(name).map_err(|e| invalid(format!("at `repositories.{name}`: {e}")))?;
-        let path = local_path(&file.url).ok_or_else(|| {
-            invalid(format!(
-                "{}: {:?} is not a local path or file:// URL; remote git URLs are not supported by this version",
-                at("url"),
-                file.url
-            ))
-        })?;
-        let path = if path.is_absolute() {
-            path
-        } else {
-            base.join(path)
-        };
+        let (backend, default_pull_url) = backend(file, base, &at).map_err(invalid)?;
         let branch = BranchName::parse(file.branch.as_deref().unwrap_or("main"))
             .map_err(|e| invalid(format!("{}: {e}", at("branch"))))?;
         let layout = file.layout.clone().unwrap_or(LayoutFile {
@@ -162,12 +204,133 @@ impl RepositorySettings {
         .map_err(|e| invalid(format!("{}: {e}", at("layout.imageKeys"))))?;
         Ok(Self {
             name: repo_name,
-            kind: file.kind,
-            pull_url: file.pull_url.clone().unwrap_or_else(|| file.url.clone()),
-            path,
+            backend,
+            pull_url: file.pull_url.clone().unwrap_or(default_pull_url),
             branch,
             layout: ValuesLayout { values, image_keys },
         })
+    }
+}
+
+/// Checks the keys of one kind and refuses the keys of the others.
+fn backend(
+    file: &RepositoryFile,
+    base: &Path,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(Backend, String), String> {
+    let refuse = |present: bool, key: &str, kind: &str| {
+        if present {
+            Err(format!("{}: not used by kind {kind}; remove it", at(key)))
+        } else {
+            Ok(())
+        }
+    };
+    match file.kind {
+        None => Err(format!("{}: missing; use `git` or `github`", at("kind"))),
+        Some(RepositoryKind::Git) => {
+            refuse(file.owner.is_some(), "owner", "git")?;
+            refuse(file.name.is_some(), "name", "git")?;
+            refuse(file.api_url.is_some(), "apiUrl", "git")?;
+            refuse(
+                file.auth.is_some(),
+                "auth",
+                "git (remote git comes in a later version)",
+            )?;
+            let url = file
+                .url
+                .as_deref()
+                .ok_or_else(|| format!("{}: missing; give the repository's path", at("url")))?;
+            let path = local_path(url).ok_or_else(|| {
+                format!(
+                    "{}: {url:?} is not a local path or file:// URL; remote git URLs are not supported by this version",
+                    at("url")
+                )
+            })?;
+            let path = if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            };
+            Ok((Backend::LocalGit { path }, url.to_owned()))
+        }
+        Some(RepositoryKind::Github) => {
+            refuse(file.url.is_some(), "url", "github (use owner and name)")?;
+            let owner = github_name(file.owner.as_deref(), &at("owner"))?;
+            let name = github_name(file.name.as_deref(), &at("name"))?;
+            let api_url = file
+                .api_url
+                .clone()
+                .unwrap_or_else(|| mutator_forge::github::GITHUB_API.to_owned());
+            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+                return Err(format!(
+                    "{}: {api_url:?} is not an http(s) URL",
+                    at("apiUrl")
+                ));
+            }
+            let auth = credential(file.auth.as_ref(), at)?;
+            let pull = mutator_forge::github::clone_url(&api_url, &owner, &name);
+            Ok((
+                Backend::GitHub {
+                    api_url,
+                    owner,
+                    name,
+                    auth,
+                },
+                pull,
+            ))
+        }
+    }
+}
+
+fn github_name(value: Option<&str>, at: &str) -> Result<String, String> {
+    let value = value.ok_or_else(|| format!("{at}: missing"))?;
+    let ok = !value.is_empty()
+        && value.len() <= 100
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && value != "."
+        && value != "..";
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{at}: {value:?} is not a GitHub owner or repository name"
+        ))
+    }
+}
+
+fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Credential, String> {
+    let auth = auth.ok_or_else(|| {
+        format!(
+            "{}: missing; use tokenEnv, tokenFile or githubApp",
+            at("auth")
+        )
+    })?;
+    let mut found = Vec::new();
+    if let Some(var) = &auth.token_env {
+        found.push(Credential::TokenEnv(var.clone()));
+    }
+    if let Some(path) = &auth.token_file {
+        found.push(Credential::TokenFile(path.clone()));
+    }
+    if let Some(app) = &auth.github_app {
+        found.push(Credential::GithubApp {
+            app_id: app.app_id,
+            private_key_file: app.private_key_file.clone(),
+            installation_id: app.installation_id,
+        });
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(format!(
+            "{}: give one of tokenEnv, tokenFile or githubApp",
+            at("auth")
+        )),
+        _ => Err(format!(
+            "{}: give only one of tokenEnv, tokenFile or githubApp",
+            at("auth")
+        )),
     }
 }
 
@@ -209,7 +372,12 @@ repositories:
             "t",
         )
         .unwrap();
-        assert_eq!(repo.path, Path::new("/srv/./data/repos/default.git"));
+        assert_eq!(
+            repo.backend,
+            Backend::LocalGit {
+                path: PathBuf::from("/srv/./data/repos/default.git")
+            }
+        );
         assert_eq!(repo.pull_url, "https://git.example.com/platform/gitops.git");
         assert_eq!(repo.branch.as_str(), "main");
         assert_eq!(repo.layout, ValuesLayout::default());
@@ -258,5 +426,85 @@ repositories:
             .unwrap_err()
             .to_string();
         assert!(err.contains("svn"), "{err}");
+    }
+
+    #[test]
+    fn github_repositories() {
+        let f = ConfigFile::parse(
+            "repositories:\n  gh:\n    kind: github\n    owner: acme\n    name: gitops\n    auth: { tokenEnv: GH_TOKEN }\n",
+            "c",
+        )
+        .unwrap();
+        let repo =
+            RepositorySettings::from_file("gh", &f.repositories["gh"], Path::new(""), "c").unwrap();
+        assert_eq!(repo.pull_url, "https://github.com/acme/gitops.git");
+        assert_eq!(
+            repo.backend,
+            Backend::GitHub {
+                api_url: "https://api.github.com".into(),
+                owner: "acme".into(),
+                name: "gitops".into(),
+                auth: Credential::TokenEnv("GH_TOKEN".into()),
+            }
+        );
+        let app = ConfigFile::parse(
+            "repositories:\n  gh:\n    kind: github\n    owner: acme\n    name: gitops\n    apiUrl: https://ghe.example.com/api/v3\n    auth:\n      githubApp: { appId: 12, privateKeyFile: /k.pem }\n",
+            "c",
+        )
+        .unwrap();
+        let repo = RepositorySettings::from_file("gh", &app.repositories["gh"], Path::new(""), "c")
+            .unwrap();
+        assert_eq!(repo.pull_url, "https://ghe.example.com/acme/gitops.git");
+        assert!(matches!(
+            repo.backend,
+            Backend::GitHub {
+                auth: Credential::GithubApp {
+                    app_id: 12,
+                    installation_id: None,
+                    ..
+                },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn github_mistakes_are_named() {
+        let check = |yaml: &str, expect: &str| {
+            let f = ConfigFile::parse(yaml, "c").unwrap();
+            let err =
+                RepositorySettings::from_file("gh", &f.repositories["gh"], Path::new(""), "c")
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        };
+        check(
+            "repositories:\n  gh:\n    kind: github\n    name: x\n    auth: { tokenEnv: T }\n",
+            "owner",
+        );
+        check(
+            "repositories:\n  gh:\n    kind: github\n    owner: a\n    name: x\n",
+            "auth",
+        );
+        check(
+            "repositories:\n  gh:\n    kind: github\n    owner: a\n    name: x\n    auth: { tokenEnv: T, tokenFile: /t }\n",
+            "only one",
+        );
+        check(
+            "repositories:\n  gh:\n    kind: github\n    owner: a\n    name: x\n    url: y\n    auth: { tokenEnv: T }\n",
+            "url",
+        );
+        check(
+            "repositories:\n  gh:\n    kind: git\n    url: x.git\n    owner: a\n",
+            "owner",
+        );
+        check("repositories:\n  gh:\n    url: x.git\n", "kind");
+        let err = ConfigFile::parse(
+            "repositories:\n  gh:\n    kind: github\n    auth: { tokenEnv: T, password: x }\n",
+            "c",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("password"), "{err}");
     }
 }

@@ -31,6 +31,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (sent as the `Retry-After` header).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 fn status_code<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
@@ -45,6 +48,7 @@ impl Problem {
             status,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -123,6 +127,21 @@ impl Problem {
         )
     }
 
+    pub fn rate_limited(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Rate limited",
+            detail,
+        );
+        p.retry_after = Some(retry_after_secs);
+        p
+    }
+
+    pub fn bad_gateway(slug: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, slug, "Forge error", detail)
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -141,6 +160,11 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }

@@ -6,14 +6,19 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use mutator_core::RepoName;
-use mutator_forge::{Forge, LocalGit, Signature};
+use mutator_forge::github::{GithubAuth, GithubSettings};
+use mutator_forge::{Forge, GitHub, LocalGit, Signature};
 use mutator_render::Catalog;
+use secrecy::SecretString;
 
 use crate::auth::TokenAuth;
-use crate::config::{ConfigError, ConfigFile, RepositoryKind, RepositorySettings};
+use crate::config::{
+    Backend, ConfigError, ConfigFile, Credential, RepositoryKind, RepositorySettings,
+};
 use crate::service::{Mutator, Repository};
 
 /// The defaults of the embedded setup.
@@ -60,6 +65,7 @@ pub enum StartupError {
     EmptyToken,
 }
 
+/// Must run inside a tokio runtime: forge clients start background tasks.
 pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
     let file = match &options.config {
         Some(path) => ConfigFile::load(path)?,
@@ -130,11 +136,9 @@ fn repository_settings(
     if file.repositories.is_empty() {
         let path = data_dir.join("repos").join("default.git");
         let default = crate::config::RepositoryFile {
-            kind: RepositoryKind::Git,
-            url: path.display().to_string(),
-            pull_url: None,
-            branch: None,
-            layout: None,
+            kind: Some(RepositoryKind::Git),
+            url: Some(path.display().to_string()),
+            ..Default::default()
         };
         return Ok(vec![RepositorySettings::from_file(
             DEFAULT_REPOSITORY,
@@ -157,28 +161,103 @@ fn open_repository(
     author: &Signature,
     notes: &mut Vec<String>,
 ) -> Result<Arc<dyn Forge>, StartupError> {
-    match settings.kind {
-        RepositoryKind::Git => {
-            if let Some(parent) = settings.path.parent() {
+    match &settings.backend {
+        Backend::LocalGit { path } => {
+            if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|source| StartupError::Io {
                     what: "cannot create directory",
                     path: parent.to_owned(),
                     source,
                 })?;
             }
-            let (git, created) = LocalGit::open_or_init(&settings.path, &settings.branch, author)
-                .map_err(|e| StartupError::Repository {
-                name: settings.name.to_string(),
-                message: e.to_string(),
-            })?;
+            let (git, created) =
+                LocalGit::open_or_init(path, &settings.branch, author).map_err(|e| {
+                    StartupError::Repository {
+                        name: settings.name.to_string(),
+                        message: e.to_string(),
+                    }
+                })?;
             let verb = if created { "created" } else { "using" };
             notes.push(format!(
                 "repository {:?}: {verb} {} (branch {})",
                 settings.name.as_str(),
-                settings.path.display(),
+                path.display(),
                 settings.branch
             ));
             Ok(Arc::new(git))
+        }
+        Backend::GitHub {
+            api_url,
+            owner,
+            name,
+            auth,
+        } => {
+            let repo_error = |message: String| StartupError::Repository {
+                name: settings.name.to_string(),
+                message,
+            };
+            let auth = github_auth(auth).map_err(repo_error)?;
+            let github = GitHub::new(&GithubSettings {
+                api_url: api_url.clone(),
+                owner: owner.clone(),
+                name: name.clone(),
+                auth,
+                timeout: FORGE_TIMEOUT,
+            })
+            .map_err(|e| repo_error(e.to_string()))?;
+            notes.push(format!(
+                "repository {:?}: GitHub {owner}/{name} at {api_url} (branch {})",
+                settings.name.as_str(),
+                settings.branch
+            ));
+            Ok(Arc::new(github))
+        }
+    }
+}
+
+/// How long one forge request may take before it counts as failed.
+const FORGE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Reads a credential. Errors name the variable or file, never the secret.
+fn github_auth(credential: &Credential) -> Result<GithubAuth, String> {
+    match credential {
+        Credential::TokenEnv(var) => match std::env::var(var) {
+            Ok(token) if !token.trim().is_empty() => Ok(GithubAuth::Token(SecretString::from(
+                token.trim().to_owned(),
+            ))),
+            _ => Err(format!(
+                "environment variable {var} (auth.tokenEnv) is not set or empty"
+            )),
+        },
+        Credential::TokenFile(path) => match std::fs::read_to_string(path) {
+            Ok(token) if !token.trim().is_empty() => Ok(GithubAuth::Token(SecretString::from(
+                token.trim().to_owned(),
+            ))),
+            Ok(_) => Err(format!(
+                "token file {} (auth.tokenFile) is empty",
+                path.display()
+            )),
+            Err(e) => Err(format!(
+                "cannot read token file {} (auth.tokenFile): {e}",
+                path.display()
+            )),
+        },
+        Credential::GithubApp {
+            app_id,
+            private_key_file,
+            installation_id,
+        } => {
+            let pem = std::fs::read_to_string(private_key_file).map_err(|e| {
+                format!(
+                    "cannot read GitHub App private key {} (auth.githubApp.privateKeyFile): {e}",
+                    private_key_file.display()
+                )
+            })?;
+            Ok(GithubAuth::App {
+                app_id: *app_id,
+                private_key_pem: SecretString::from(pem),
+                installation_id: *installation_id,
+            })
         }
     }
 }

@@ -189,3 +189,13 @@ async fn reading_a_directory_is_refused() {
         Err(ForgeError::Rejected(_))
     ));
 }
+
+#[tokio::test]
+async fn create_branch_at_a_commit_once() {
+    let (_dir, git, head) = fresh().await;
+    let review = BranchName::parse("gitops/a/production").unwrap();
+    git.create_branch(&review, &head).await.unwrap();
+    assert_eq!(git.head(&review).await.unwrap(), Some(head.clone()));
+    let err = git.create_branch(&review, &head).await.unwrap_err();
+    assert!(matches!(err, ForgeError::Conflict { .. }), "{err}");
+}

@@ -87,6 +87,23 @@ impl From<ServiceError> for Problem {
             ServiceError::Forge(ForgeError::Rejected(_)) => {
                 Problem::unprocessable("rejected", detail)
             }
+            ServiceError::Forge(ForgeError::RateLimited { retry_after, .. }) => {
+                Problem::rate_limited(detail, retry_after.map_or(60, |d| d.as_secs().max(1)))
+            }
+            ServiceError::Forge(ForgeError::Transient(_)) => {
+                tracing::error!(error = %detail, "forge failed");
+                Problem::bad_gateway(
+                    "forge-failed",
+                    "the repository's forge failed; try again later",
+                )
+            }
+            ServiceError::Forge(ForgeError::Unauthorized(_)) => {
+                tracing::error!(error = %detail, "forge refused the service's credentials");
+                Problem::bad_gateway(
+                    "forge-unauthorized",
+                    "the forge refused this service's credentials for the repository; an operator must fix its auth",
+                )
+            }
         }
     }
 }

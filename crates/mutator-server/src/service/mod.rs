@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use mutator_core::message::{MUTATION_ID, REQUEST_DIGEST, REQUESTED_BY};
 use mutator_core::{BranchName, MutationId, RepoName};
-use mutator_forge::{CommitId, CommitRequest, Forge, Signature};
+use mutator_forge::{CommitRequest, Forge, ForgeError, Signature};
 use mutator_render::Catalog;
 
 pub use error::ServiceError;
@@ -26,6 +26,12 @@ use crate::config::RepositorySettings;
 const MAX_ATTEMPTS: u32 = 8;
 /// How far back the branch history is searched for an Idempotency-Key.
 const REPLAY_WINDOW: usize = 1000;
+/// How far back a commit that failed transiently is looked for (it may have landed).
+const LANDED_WINDOW: usize = 20;
+/// How long a rate limit that names no time is waited out (GitHub's advice: a minute).
+const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+/// The longest one request waits in total for rate limits and backoff before it gives up.
+const MAX_TOTAL_WAIT: Duration = Duration::from_secs(120);
 
 /// A configured repository and the forge that writes it.
 pub struct Repository {
@@ -118,71 +124,47 @@ impl Mutator {
         {
             return replay::answer(repo, branch, intent, found, key, digest).await;
         }
+        let mut waited = Duration::ZERO;
         for attempt in 1..=MAX_ATTEMPTS {
-            let head = forge
-                .head(branch)
-                .await?
-                .ok_or_else(|| ServiceError::UnknownBranch {
-                    repository: repo.settings.name.to_string(),
-                    branch: branch.to_string(),
-                })?;
-            let plan = intent.plan(repo, branch, &head, dry_run).await?;
-            if plan.changes.is_empty() || dry_run {
-                let status = if plan.changes.is_empty() {
-                    MutationStatus::Noop
-                } else {
-                    MutationStatus::DryRun
-                };
-                let head_info = forge.commit_info(&head).await?;
-                let diff = dry_run.then_some(plan.diff);
+            let error = match self
+                .attempt(repo, branch, intent, caller, digest, dry_run, &mutation_id)
+                .await
+            {
+                Ok(outcome) => {
+                    if outcome.created {
+                        tracing::info!(commit = %outcome.response.commit.sha, %branch, mutation_id, attempt, "committed");
+                    }
+                    return Ok(outcome);
+                }
+                Err(ServiceError::Forge(e)) if e.is_retryable() => e,
+                Err(e) => return Err(e),
+            };
+            // A commit that timed out may still have landed; its trailer says so.
+            if matches!(error, ForgeError::Transient(_))
+                && !dry_run
+                && let Some(found) = forge
+                    .find_by_trailer(branch, MUTATION_ID, &mutation_id, LANDED_WINDOW)
+                    .await?
+            {
+                tracing::info!(commit = %found.id, mutation_id, "the commit landed despite the error");
                 return Ok(Outcome {
-                    response: MutationResponse {
-                        status,
-                        commit: view(branch, head_info),
-                        files: plan.files,
-                        previous: plan.previous,
-                        diff,
-                        mutation_id,
-                    },
-                    created: false,
+                    response: replay::landed(repo, branch, intent, found, &mutation_id).await?,
+                    created: true,
                     replayed: false,
                 });
             }
-            let message = plan
-                .message
-                .trailer(MUTATION_ID, &mutation_id)
-                .trailer(REQUESTED_BY, &caller.principal.0)
-                .trailer(REQUEST_DIGEST, digest)
-                .render();
-            let request = CommitRequest {
-                branch,
-                parent: Some(&head),
-                changes: &plan.changes,
-                message: &message,
-                author: &self.author,
+            let wait = match &error {
+                ForgeError::RateLimited { retry_after, .. } => {
+                    retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
+                }
+                _ => backoff(attempt, &mutation_id),
             };
-            match forge.commit(request).await {
-                Ok(info) => {
-                    tracing::info!(commit = %info.id, %branch, mutation_id, attempt, "committed");
-                    return Ok(Outcome {
-                        response: MutationResponse {
-                            status: MutationStatus::Committed,
-                            commit: view(branch, info),
-                            files: plan.files,
-                            previous: plan.previous,
-                            diff: None,
-                            mutation_id,
-                        },
-                        created: true,
-                        replayed: false,
-                    });
-                }
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(%branch, attempt, error = %e, "branch moved; re-planning");
-                    tokio::time::sleep(backoff(attempt, &head)).await;
-                }
-                Err(e) => return Err(e.into()),
+            if waited + wait > MAX_TOTAL_WAIT {
+                return Err(error.into());
             }
+            tracing::warn!(%branch, attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a retryable forge error");
+            tokio::time::sleep(wait).await;
+            waited += wait;
         }
         Err(ServiceError::TooManyConflicts {
             branch: branch.to_string(),
@@ -191,12 +173,82 @@ impl Mutator {
     }
 }
 
+impl Mutator {
+    /// Plans the intent on the current head and commits it once.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &self,
+        repo: &Repository,
+        branch: &BranchName,
+        intent: &Intent,
+        caller: &Caller,
+        digest: &str,
+        dry_run: bool,
+        mutation_id: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let forge = repo.forge.as_ref();
+        let head = forge
+            .head(branch)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownBranch {
+                repository: repo.settings.name.to_string(),
+                branch: branch.to_string(),
+            })?;
+        let plan = intent.plan(repo, branch, &head, dry_run).await?;
+        if plan.changes.is_empty() || dry_run {
+            let status = if plan.changes.is_empty() {
+                MutationStatus::Noop
+            } else {
+                MutationStatus::DryRun
+            };
+            let head_info = forge.commit_info(&head).await?;
+            return Ok(Outcome {
+                response: MutationResponse {
+                    status,
+                    commit: view(branch, head_info),
+                    files: plan.files,
+                    previous: plan.previous,
+                    diff: dry_run.then_some(plan.diff),
+                    mutation_id: mutation_id.to_owned(),
+                },
+                created: false,
+                replayed: false,
+            });
+        }
+        let message = plan
+            .message
+            .trailer(MUTATION_ID, mutation_id)
+            .trailer(REQUESTED_BY, &caller.principal.0)
+            .trailer(REQUEST_DIGEST, digest)
+            .render();
+        let request = CommitRequest {
+            branch,
+            parent: Some(&head),
+            changes: &plan.changes,
+            message: &message,
+            author: &self.author,
+        };
+        let info = forge.commit(request).await?;
+        Ok(Outcome {
+            response: MutationResponse {
+                status: MutationStatus::Committed,
+                commit: view(branch, info),
+                files: plan.files,
+                previous: plan.previous,
+                diff: None,
+                mutation_id: mutation_id.to_owned(),
+            },
+            created: true,
+            replayed: false,
+        })
+    }
+}
+
 /// Exponential backoff from 5 ms, capped at 500 ms, with jitter so that writers that collided
-/// once do not collide again. The jitter is drawn from the head id, which differs per race.
-fn backoff(attempt: u32, head: &CommitId) -> Duration {
+/// once do not collide again. The jitter mixes the mutation id with the clock.
+fn backoff(attempt: u32, seed: &str) -> Duration {
     let base = 5u64.saturating_mul(1 << attempt.min(7)).min(500);
-    let seed = head
-        .0
+    let seed = seed
         .bytes()
         .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let nanos = std::time::SystemTime::now()
@@ -211,5 +263,6 @@ fn view(branch: &BranchName, info: mutator_forge::CommitInfo) -> CommitView {
         branch: branch.to_string(),
         message: info.message,
         url: info.url,
+        verified: info.verified,
     }
 }

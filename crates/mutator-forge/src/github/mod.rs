@@ -1,0 +1,355 @@
+//! The GitHub backend: reads through the REST API, writes each change set as one
+//! `createCommitOnBranch` mutation guarded by `expectedHeadOid`. No clone, no working tree.
+//!
+//! One commit costs two requests: the branch head (`GET git/ref`) and the mutation, of which
+//! only the mutation creates content. Reading the files a plan needs adds one `GET contents`
+//! each, at the exact head commit.
+
+mod client;
+mod graphql;
+mod settings;
+
+use async_trait::async_trait;
+use http::{Method, StatusCode};
+use mutator_core::message::trailer_value;
+use mutator_core::{BranchName, FileAction, RepoPath};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use client::RequestCounts;
+pub use settings::{GITHUB_API, GithubAuth, GithubSettings, clone_url};
+
+use self::client::{Client, JSON, RAW, encode_path, status_error};
+use crate::error::ForgeError;
+use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest};
+
+/// A repository on GitHub.
+pub struct GitHub {
+    client: Client,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub")
+            .field("repository", &self.client.name_with_owner())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct RefObject {
+    object: ShaOnly,
+}
+
+#[derive(Deserialize)]
+struct ShaOnly {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct GitCommit {
+    sha: String,
+    message: String,
+    html_url: Option<String>,
+    #[serde(default)]
+    parents: Vec<ShaOnly>,
+    verification: Option<Verification>,
+}
+
+#[derive(Deserialize)]
+struct Verification {
+    verified: bool,
+}
+
+#[derive(Deserialize)]
+struct ListedCommit {
+    sha: String,
+    html_url: Option<String>,
+    commit: ListedCommitBody,
+    #[serde(default)]
+    parents: Vec<ShaOnly>,
+}
+
+#[derive(Deserialize)]
+struct ListedCommitBody {
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct CommitWithFiles {
+    #[serde(default)]
+    files: Vec<ChangedFile>,
+}
+
+#[derive(Deserialize)]
+struct ChangedFile {
+    filename: String,
+    status: String,
+    previous_filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PullRequest {
+    number: u64,
+    html_url: String,
+}
+
+impl GitHub {
+    pub fn new(settings: &GithubSettings) -> Result<GitHub, ForgeError> {
+        Ok(GitHub {
+            client: Client::new(settings)?,
+        })
+    }
+
+    /// Requests sent so far (total, content-creating).
+    pub fn request_counts(&self) -> (u64, u64) {
+        self.client.counts.snapshot()
+    }
+
+    async fn get(&self, suffix: &str, accept: &str) -> Result<client::Reply, ForgeError> {
+        self.client
+            .send(Method::GET, &self.client.repo_path(suffix), accept, None)
+            .await
+    }
+}
+
+#[async_trait]
+impl Forge for GitHub {
+    async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError> {
+        let reply = self
+            .get(
+                &format!("/git/ref/heads/{}", encode_path(branch.as_str())),
+                JSON,
+            )
+            .await?;
+        match reply.status {
+            StatusCode::OK => Ok(Some(CommitId(
+                reply.json::<RefObject>("branch head")?.object.sha,
+            ))),
+            // 404: no such branch; 409: the repository is empty, so no branch exists yet.
+            StatusCode::NOT_FOUND | StatusCode::CONFLICT => Ok(None),
+            _ => Err(status_error(&reply, &format!("reading branch {branch}"))),
+        }
+    }
+
+    async fn read_file(
+        &self,
+        at: &CommitId,
+        path: &RepoPath,
+    ) -> Result<Option<Vec<u8>>, ForgeError> {
+        let suffix = format!("/contents/{}?ref={}", encode_path(path.as_str()), at.0);
+        let reply = self.get(&suffix, RAW).await?;
+        match reply.status {
+            StatusCode::OK => Ok(Some(reply.body)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(&reply, &format!("reading {path}"))),
+        }
+    }
+
+    async fn commit(&self, request: CommitRequest<'_>) -> Result<CommitInfo, ForgeError> {
+        let Some(parent) = request.parent else {
+            return Err(ForgeError::Rejected(
+                "GitHub commits need a parent: create the branch first".to_owned(),
+            ));
+        };
+        let body = graphql::create_commit_body(
+            &self.client.name_with_owner(),
+            request.branch.as_str(),
+            &parent.0,
+            request.changes,
+            request.message,
+        );
+        let reply = self
+            .client
+            .send(Method::POST, self.client.graphql_path(), JSON, Some(&body))
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(status_error(&reply, "createCommitOnBranch"));
+        }
+        let commit = graphql::parse_commit(&reply.body, request.branch.as_str(), &parent.0)?;
+        let (total, creating) = self.request_counts();
+        tracing::info!(commit = %commit.oid, requests_total = total, requests_content_creating = creating, "github commit");
+        Ok(CommitInfo {
+            id: CommitId(commit.oid),
+            message: request.message.to_owned(),
+            parent: Some(parent.clone()),
+            url: commit.url,
+            verified: commit.signature.map(|s| s.is_valid),
+        })
+    }
+
+    async fn find_by_trailer(
+        &self,
+        branch: &BranchName,
+        key: &str,
+        value: &str,
+        window: usize,
+    ) -> Result<Option<CommitInfo>, ForgeError> {
+        const PAGE: usize = 100;
+        let mut seen = 0;
+        let mut page = 1;
+        while seen < window {
+            let suffix = format!(
+                "/commits?sha={}&per_page={PAGE}&page={page}",
+                encode_path(branch.as_str()).replace('/', "%2F")
+            );
+            let reply = self.get(&suffix, JSON).await?;
+            match reply.status {
+                StatusCode::OK => {}
+                StatusCode::NOT_FOUND | StatusCode::CONFLICT => return Ok(None),
+                _ => return Err(status_error(&reply, "listing commits")),
+            }
+            let commits: Vec<ListedCommit> = reply.json("commit list")?;
+            for c in commits.iter().take(window - seen) {
+                if trailer_value(&c.commit.message, key) == Some(value) {
+                    return Ok(Some(CommitInfo {
+                        id: CommitId(c.sha.clone()),
+                        message: c.commit.message.clone(),
+                        parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
+                        url: c.html_url.clone(),
+                        verified: None,
+                    }));
+                }
+            }
+            seen += commits.len();
+            if commits.len() < PAGE {
+                break;
+            }
+            page += 1;
+        }
+        Ok(None)
+    }
+
+    async fn changed_files(
+        &self,
+        commit: &CommitId,
+    ) -> Result<Vec<(RepoPath, FileAction)>, ForgeError> {
+        let reply = self.get(&format!("/commits/{}", commit.0), JSON).await?;
+        if reply.status != StatusCode::OK {
+            return Err(status_error(&reply, &format!("reading commit {commit}")));
+        }
+        let detail: CommitWithFiles = reply.json("commit")?;
+        let mut out = Vec::new();
+        for f in detail.files {
+            let action = match f.status.as_str() {
+                "added" => FileAction::Create,
+                "removed" => FileAction::Delete,
+                "renamed" => {
+                    if let Some(old) = f
+                        .previous_filename
+                        .as_deref()
+                        .and_then(|p| RepoPath::parse(p).ok())
+                    {
+                        out.push((old, FileAction::Delete));
+                    }
+                    FileAction::Create
+                }
+                _ => FileAction::Update,
+            };
+            if let Ok(path) = RepoPath::parse(f.filename) {
+                out.push((path, action));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
+        let reply = self
+            .get(&format!("/git/commits/{}", commit.0), JSON)
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(status_error(&reply, &format!("reading commit {commit}")));
+        }
+        let c: GitCommit = reply.json("commit")?;
+        Ok(CommitInfo {
+            id: CommitId(c.sha),
+            message: c.message,
+            parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
+            url: c.html_url,
+            verified: c.verification.map(|v| v.verified),
+        })
+    }
+
+    async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError> {
+        let body = json!({ "ref": format!("refs/heads/{branch}"), "sha": at.0 });
+        let path = self.client.repo_path("/git/refs");
+        let reply = self
+            .client
+            .send(Method::POST, &path, JSON, Some(&body))
+            .await?;
+        match reply.status {
+            StatusCode::CREATED => Ok(()),
+            StatusCode::UNPROCESSABLE_ENTITY if reply.message().contains("already exists") => {
+                Err(ForgeError::Conflict {
+                    branch: branch.to_string(),
+                    expected: "(no branch)".to_owned(),
+                    actual: "(exists)".to_owned(),
+                })
+            }
+            _ => Err(status_error(&reply, &format!("creating branch {branch}"))),
+        }
+    }
+
+    async fn open_review(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+        title: &str,
+        body: &str,
+    ) -> Result<ReviewRequest, ForgeError> {
+        let owner = self.client.name_with_owner();
+        let owner = owner.split('/').next().unwrap_or_default().to_owned();
+        let find = format!(
+            "/pulls?head={}&base={}&state=open",
+            encode_path(&format!("{owner}:{head}")).replace('/', "%2F"),
+            encode_path(base.as_str()).replace('/', "%2F")
+        );
+        let existing = |reply: &client::Reply| -> Result<Option<ReviewRequest>, ForgeError> {
+            let prs: Vec<PullRequest> = reply.json("pull request list")?;
+            Ok(prs.into_iter().next().map(|p| ReviewRequest {
+                number: p.number,
+                url: p.html_url,
+                reused: true,
+            }))
+        };
+        let reply = self.get(&find, JSON).await?;
+        if reply.status != StatusCode::OK {
+            return Err(status_error(&reply, "listing pull requests"));
+        }
+        if let Some(found) = existing(&reply)? {
+            return Ok(found);
+        }
+        let create =
+            json!({ "title": title, "head": head.as_str(), "base": base.as_str(), "body": body });
+        let reply = self
+            .client
+            .send(
+                Method::POST,
+                &self.client.repo_path("/pulls"),
+                JSON,
+                Some(&create),
+            )
+            .await?;
+        match reply.status {
+            StatusCode::CREATED => {
+                let p: PullRequest = reply.json("pull request")?;
+                Ok(ReviewRequest {
+                    number: p.number,
+                    url: p.html_url,
+                    reused: false,
+                })
+            }
+            // Someone opened it between our look and our create: use theirs.
+            StatusCode::UNPROCESSABLE_ENTITY
+                if reply
+                    .error_messages()
+                    .iter()
+                    .any(|m| m.contains("already exists")) =>
+            {
+                let again = self.get(&find, JSON).await?;
+                existing(&again)?.ok_or_else(|| status_error(&reply, "opening a pull request"))
+            }
+            _ => Err(status_error(&reply, "opening a pull request")),
+        }
+    }
+}
