@@ -37,7 +37,7 @@ fn a_generated_token_is_stored_0600_and_never_printed() {
         &data,
         Options {
             token: None,
-            config: None,
+            ..Options::default()
         },
     );
     let token_file = data.join("token");
@@ -71,7 +71,7 @@ fn a_generated_token_is_stored_0600_and_never_printed() {
         &data,
         Options {
             token: None,
-            config: None,
+            ..Options::default()
         },
     );
     assert_eq!(

@@ -21,6 +21,8 @@ pub struct Server {
 pub struct Options<'a> {
     pub token: Option<&'a str>,
     pub config: Option<&'a Path>,
+    /// Extra environment variables for the process (forge credentials).
+    pub env: Vec<(&'a str, &'a str)>,
 }
 
 impl Default for Options<'_> {
@@ -28,6 +30,7 @@ impl Default for Options<'_> {
         Self {
             token: Some(TOKEN),
             config: None,
+            env: Vec::new(),
         }
     }
 }
@@ -63,6 +66,9 @@ impl Server {
             Some(t) => cmd.env("GITOPS_MUTATOR_TOKEN", t),
             None => cmd.env_remove("GITOPS_MUTATOR_TOKEN"),
         };
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
         if let Some(config) = options.config {
             cmd.arg("--config").arg(config);
         }

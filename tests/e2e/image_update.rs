@@ -219,8 +219,8 @@ fn custom_layout_from_the_configuration_file() {
     let server = crate::harness::Server::start_with(
         &dir.path().join("data"),
         crate::harness::Options {
-            token: Some(TOKEN),
             config: Some(&config),
+            ..Default::default()
         },
     );
     let path = "infrastructure/gitops/environments/staging/values.yaml";

@@ -6,6 +6,7 @@
 mod auth;
 mod bad_input;
 mod git;
+mod github;
 mod harness;
 mod image_update;
 mod render_cli;

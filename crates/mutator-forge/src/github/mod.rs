@@ -174,7 +174,8 @@ impl Forge for GitHub {
             message: request.message.to_owned(),
             parent: Some(parent.clone()),
             url: commit.url,
-            verified: commit.signature.map(|s| s.is_valid),
+            // A null signature is an unsigned commit, which GitHub shows as not verified.
+            verified: Some(commit.signature.is_some_and(|s| s.is_valid)),
         })
     }
 

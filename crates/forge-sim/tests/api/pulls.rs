@@ -1,0 +1,174 @@
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::*;
+
+fn open_pr(env: &Env, head: &str, base: &str) -> crate::common::Reply {
+    env.call(
+        Method::POST,
+        "/repos/acme/gitops/pulls",
+        Some(json!({ "title": "Promote payments", "head": head, "base": base, "body": "why" })),
+    )
+}
+
+#[test]
+fn create_list_and_the_documented_422s() {
+    let env = env();
+    env.sim
+        .create_branch(OWNER, REPO, "promote/payments", "main")
+        .unwrap();
+
+    // Nothing to merge yet.
+    let r = open_pr(&env, "acme:promote/payments", "main");
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.message(), "Validation Failed");
+    assert_eq!(
+        r.json()["errors"][0]["message"],
+        "No commits between main and promote/payments"
+    );
+
+    let head = env
+        .sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "promote/payments",
+            &[("p.yaml", Some(b"tag: 2\n".as_slice()))],
+            "bump",
+        )
+        .unwrap();
+    let r = open_pr(&env, "acme:promote/payments", "main");
+    assert_eq!(r.status, StatusCode::CREATED);
+    let pr = r.json();
+    assert_eq!(pr["number"], 1);
+    assert_eq!(pr["state"], "open");
+    assert_eq!(pr["head"]["ref"], "promote/payments");
+    assert_eq!(pr["head"]["sha"], head);
+    assert_eq!(pr["base"]["ref"], "main");
+    assert!(
+        pr["html_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/acme/gitops/pull/1")
+    );
+
+    let r = open_pr(&env, "acme:promote/payments", "main");
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &r.json()["errors"][0];
+    assert_eq!(e["resource"], "PullRequest");
+    assert_eq!(e["code"], "custom");
+    assert_eq!(
+        e["message"],
+        "A pull request already exists for acme:promote/payments."
+    );
+
+    let r = open_pr(&env, "acme:missing", "main");
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json()["errors"][0],
+        json!({ "resource": "PullRequest", "field": "head", "code": "invalid" })
+    );
+
+    let r = open_pr(&env, "promote/payments", "no-base");
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["errors"][0]["field"], "base");
+
+    let list = env
+        .get("/repos/acme/gitops/pulls?head=acme:promote/payments&base=main&state=open")
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["number"], 1);
+    let none = env
+        .get("/repos/acme/gitops/pulls?head=acme:other&base=main&state=open")
+        .json();
+    assert!(none.as_array().unwrap().is_empty());
+
+    // The head SHA follows the branch.
+    let newer = env
+        .sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "promote/payments",
+            &[("p.yaml", Some(b"tag: 3\n".as_slice()))],
+            "bump",
+        )
+        .unwrap();
+    assert_eq!(
+        env.get("/repos/acme/gitops/pulls/1").json()["head"]["sha"],
+        newer
+    );
+    assert_eq!(
+        env.get("/repos/acme/gitops/pulls/9").status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn merge_hook_fast_forwards_or_makes_a_merge_commit() {
+    let env = env();
+    env.sim.create_branch(OWNER, REPO, "ff", "main").unwrap();
+    let ff_head = env
+        .sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "ff",
+            &[("ff.txt", Some(b"1".as_slice()))],
+            "ff",
+        )
+        .unwrap();
+    assert_eq!(open_pr(&env, "ff", "main").status, StatusCode::CREATED);
+    assert_eq!(env.sim.merge_pull(OWNER, REPO, 1).unwrap(), ff_head);
+    assert_eq!(env.head("main"), ff_head);
+    let pr = env.get("/repos/acme/gitops/pulls/1").json();
+    assert_eq!(pr["state"], "closed");
+    assert_eq!(pr["merged"], true);
+    assert!(
+        env.sim.merge_pull(OWNER, REPO, 1).is_err(),
+        "already merged"
+    );
+
+    env.sim.create_branch(OWNER, REPO, "side", "main").unwrap();
+    env.sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "side",
+            &[("side.txt", Some(b"s".as_slice()))],
+            "side",
+        )
+        .unwrap();
+    env.sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "main",
+            &[("main.txt", Some(b"m".as_slice()))],
+            "main moves",
+        )
+        .unwrap();
+    assert_eq!(open_pr(&env, "side", "main").json()["number"], 2);
+    let merged = env.sim.merge_pull(OWNER, REPO, 2).unwrap();
+    let repo = git2::Repository::open_bare(env.sim.repo_path(OWNER, REPO).unwrap()).unwrap();
+    assert_eq!(
+        repo.find_commit(git2::Oid::from_str(&merged).unwrap())
+            .unwrap()
+            .parent_count(),
+        2
+    );
+    assert!(
+        env.sim
+            .read_file(OWNER, REPO, "main", "side.txt")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        env.sim
+            .read_file(OWNER, REPO, "main", "main.txt")
+            .unwrap()
+            .is_some()
+    );
+    let closed = env.get("/repos/acme/gitops/pulls?state=closed").json();
+    assert_eq!(closed.as_array().unwrap().len(), 2);
+}
