@@ -386,3 +386,50 @@ fn the_service_token_is_not_sent_to_github() {
             .all(|k| !k.contains(TOKEN))
     );
 }
+
+#[test]
+fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
+    let s = with_token();
+    scaffold_application(&s.server);
+    // The counter is deterministic: a noop makes 3 requests, so the 4th (the next head read) fails.
+    s.sim
+        .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
+        .unwrap();
+    s.sim.reset_stats();
+    expect_json(s.server.post("/v1/image-updates", &update("1.4.1")), 200);
+    let body = expect_json(s.server.post("/v1/image-updates", &update("5.0.0")), 201);
+    let stats = s.sim.stats();
+    assert_eq!(
+        (stats.faults_injected, stats.commits_created),
+        (1, 1),
+        "{stats:?}"
+    );
+    assert_eq!(head(&s.sim), body["commit"]["sha"].as_str().unwrap());
+
+    // The write lands but the answer is a 502 (like a GraphQL timeout): the trailer shows it
+    // landed, so it is reported once and not committed again.
+    let before = head(&s.sim);
+    s.sim
+        .set_fault(3, 502, forge_sim::FaultTiming::AfterHandler)
+        .unwrap();
+    s.sim.reset_stats();
+    let body = expect_json(s.server.post("/v1/image-updates", &update("5.0.1")), 201);
+    let stats = s.sim.stats();
+    assert_eq!(
+        (stats.faults_injected, stats.commits_created),
+        (1, 1),
+        "{stats:?}"
+    );
+    let sha = body["commit"]["sha"].as_str().unwrap();
+    assert_eq!(head(&s.sim), sha);
+    assert_eq!(
+        repo(&s.sim)
+            .find_commit(git2::Oid::from_str(sha).unwrap())
+            .unwrap()
+            .parent_id(0)
+            .unwrap()
+            .to_string(),
+        before
+    );
+    assert_eq!(body["previous"]["tag"], "5.0.0");
+}

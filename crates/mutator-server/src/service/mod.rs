@@ -139,20 +139,6 @@ impl Mutator {
                 Err(ServiceError::Forge(e)) if e.is_retryable() => e,
                 Err(e) => return Err(e),
             };
-            // A commit that timed out may still have landed; its trailer says so.
-            if matches!(error, ForgeError::Transient(_))
-                && !dry_run
-                && let Some(found) = forge
-                    .find_by_trailer(branch, MUTATION_ID, &mutation_id, LANDED_WINDOW)
-                    .await?
-            {
-                tracing::info!(commit = %found.id, mutation_id, "the commit landed despite the error");
-                return Ok(Outcome {
-                    response: replay::landed(repo, branch, intent, found, &mutation_id).await?,
-                    created: true,
-                    replayed: false,
-                });
-            }
             let wait = match &error {
                 ForgeError::RateLimited { retry_after, .. } => {
                     retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
@@ -228,7 +214,22 @@ impl Mutator {
             message: &message,
             author: &self.author,
         };
-        let info = forge.commit(request).await?;
+        let info = match forge.commit(request).await {
+            Ok(info) => info,
+            // A write that failed on the way back (a 5xx, a timeout) may still have landed:
+            // the trailer says so, and then it must not be made twice.
+            Err(ForgeError::Transient(reason)) => match forge
+                .find_by_trailer(branch, MUTATION_ID, mutation_id, LANDED_WINDOW)
+                .await
+            {
+                Ok(Some(found)) => {
+                    tracing::info!(commit = %found.id, mutation_id, "the commit landed despite the error");
+                    found
+                }
+                _ => return Err(ForgeError::Transient(reason).into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
         Ok(Outcome {
             response: MutationResponse {
                 status: MutationStatus::Committed,

@@ -76,19 +76,3 @@ fn mutator_yaml_read(text: &str, key: &mutator_yaml::KeyPath) -> Option<String> 
     mutator_yaml::get_scalar(text, key).ok().flatten()
 }
 
-/// The answer for a commit of ours that landed although the forge reported an error.
-pub async fn landed(
-    repo: &Repository,
-    branch: &BranchName,
-    intent: &Intent,
-    found: CommitInfo,
-    mutation_id: &str,
-) -> Result<MutationResponse, ServiceError> {
-    let key = MutationId::parse(mutation_id)
-        .map_err(|e| ServiceError::Forge(mutator_forge::ForgeError::Rejected(e.to_string())))?;
-    let digest = trailer_value(&found.message, REQUEST_DIGEST)
-        .unwrap_or_default()
-        .to_owned();
-    let outcome = answer(repo, branch, intent, found, &key, &digest).await?;
-    Ok(outcome.response)
-}
