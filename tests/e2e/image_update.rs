@@ -239,3 +239,76 @@ fn custom_layout_from_the_configuration_file() {
     let body = expect_json(server.get("/readyz", None), 200);
     assert_eq!(body["repositories"]["platform"], "ok");
 }
+
+#[test]
+fn kustomize_and_manifest_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let kustomize_repo = dir.path().join("kustomize.git");
+    let manifest_repo = dir.path().join("manifests.git");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  kust:\n    kind: git\n    url: {}\n    layout:\n      kind: kustomize\n      values: \"overlays/{{environment}}/kustomization.yaml\"\n      image: \"ghcr.io/acme/{{application}}\"\n  plain:\n    kind: git\n    url: {}\n    layout:\n      kind: manifest\n      values: \"k8s/{{environment}}/{{application}}.yaml\"\n      workload: {{ kind: Deployment, name: \"{{application}}\" }}\n",
+            kustomize_repo.display(),
+            manifest_repo.display()
+        ),
+    )
+    .unwrap();
+    let server = crate::harness::Server::start_with(
+        &dir.path().join("data"),
+        crate::harness::Options {
+            config: Some(&config),
+            ..Default::default()
+        },
+    );
+    let kustomization = "# staging overlay\r\nresources:\r\n  - ../../base\r\nimages:\r\n  - name: ghcr.io/acme/payments # the app\r\n    newTag: 1.0.0\r\n";
+    git::foreign_commit(
+        &kustomize_repo,
+        &dir.path().join("w1"),
+        "overlays/staging/kustomization.yaml",
+        kustomization,
+    );
+    let manifest = "apiVersion: v1\nkind: Service\nmetadata:\n  name: payments\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: payments\nspec:\n  template:\n    spec:\n      initContainers:\n        - name: migrate\n          image: ghcr.io/acme/payments-migrate:1.0.0\n      containers:\n        - name: payments\n          image: ghcr.io/acme/payments:1.0.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+    git::foreign_commit(
+        &manifest_repo,
+        &dir.path().join("w2"),
+        "k8s/staging/payments.yaml",
+        manifest,
+    );
+
+    let req = |repo: &str, tag: &str| json!({ "application": "payments", "environment": "staging", "image": { "tag": tag }, "target": { "repository": repo } });
+    let body = expect_json(server.post("/v1/image-updates", &req("kust", "1.10")), 201);
+    assert_eq!(body["previous"]["tag"], "1.0.0");
+    let after = git::file(
+        &kustomize_repo,
+        body["commit"]["sha"].as_str().unwrap(),
+        "overlays/staging/kustomization.yaml",
+    )
+    .unwrap();
+    assert_eq!(
+        after,
+        kustomization.replace("newTag: 1.0.0", "newTag: \"1.10\""),
+        "only the tag changes, CRLF kept"
+    );
+
+    let body = expect_json(
+        server.post("/v1/image-updates", &req("plain", "1.1.0")),
+        201,
+    );
+    let sha = body["commit"]["sha"].as_str().unwrap();
+    let after = git::file(&manifest_repo, sha, "k8s/staging/payments.yaml").unwrap();
+    assert_eq!(
+        after,
+        manifest.replace(
+            "payments:1.0.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "payments:1.1.0"
+        ),
+        "the stale digest goes with the old tag; the init container is untouched"
+    );
+    let message = git::message(&manifest_repo, sha);
+    assert!(
+        message.contains("digest: sha256:"),
+        "the dropped digest is in the commit body: {message}"
+    );
+}

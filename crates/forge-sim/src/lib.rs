@@ -16,6 +16,9 @@
 //! - pull requests (list, create, get; a test hook merges);
 //! - GitHub App JWT verification, installation look-up and installation tokens.
 //!
+//! A GitLab REST API v4 simulator over the same storage is in [`GitlabSim`] (module
+//! `gitlab`, forge-facts §G).
+//!
 //! Every response carries the `x-ratelimit-*` and `x-github-request-id` headers. Primary and
 //! secondary rate limits, latency, deterministic 5xx answers and "foreign pushes" between a
 //! read and a write are switched at run time through [`Sim`] (or `/_sim/...` over HTTP).
@@ -36,6 +39,7 @@ mod control;
 mod error;
 mod faults;
 mod git_store;
+mod gitlab;
 mod graphql;
 mod ids;
 mod limits;
@@ -50,6 +54,11 @@ mod stats;
 
 pub use error::SimError;
 pub use faults::FaultTiming;
+pub use gitlab::{
+    GITLAB_USAGE, GitlabControl, GitlabProcessArgs, GitlabSim, GitlabSimBuilder, GitlabStats,
+    MergeRequest, MergeRequestState, RunningGitlabSim, gitlab_main_like, gitlab_parse_args,
+    gitlab_run_blocking,
+};
 pub use limits::{PrimaryLimit, Resource};
 pub use process::{ProcessArgs, USAGE, main_like, parse_args, run_blocking};
 pub use running::{GithubSim, RunningSim, SimBuilder};

@@ -14,6 +14,10 @@ pub enum LayoutError {
     Template(String),
     #[error("image key path {path:?} is invalid: {reason}")]
     Key { path: String, reason: String },
+    #[error(
+        "name template {0:?} is invalid: one word, with {{application}} as the only placeholder"
+    )]
+    Name(String),
 }
 
 /// A path with `{application}` and `{environment}` placeholders, such as
@@ -84,11 +88,52 @@ impl Default for ImageKeys {
     }
 }
 
-/// Where the values files live and which keys hold the image.
+/// A name with an `{application}` placeholder, such as `ghcr.io/acme/{application}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameTemplate(String);
+
+impl NameTemplate {
+    /// Checks that the template is one line and uses no placeholder but `{application}`.
+    pub fn parse(template: &str) -> Result<Self, LayoutError> {
+        let stripped = template.replace("{application}", "a");
+        let ok = !stripped.is_empty()
+            && !stripped.contains(['{', '}'])
+            && !stripped
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace());
+        if ok {
+            Ok(Self(template.to_owned()))
+        } else {
+            Err(LayoutError::Name(template.to_owned()))
+        }
+    }
+
+    /// The name for one application.
+    pub fn resolve(&self, app: &AppName) -> String {
+        self.0.replace("{application}", app.as_str())
+    }
+}
+
+/// How an environment's file holds its image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// Helm values: the tag, repository and digest at key paths.
+    Helm(ImageKeys),
+    /// A kustomization: `newTag` / `newName` / `digest` of the `images:` entry with this name.
+    Kustomize { image: NameTemplate },
+    /// A Kubernetes workload manifest: the `image` of the container with this name, in the
+    /// document of this kind and name (the first document when not given).
+    Manifest {
+        container: NameTemplate,
+        workload: Option<(String, NameTemplate)>,
+    },
+}
+
+/// Where each environment's image lives and in what form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValuesLayout {
     pub values: PathTemplate,
-    pub image_keys: ImageKeys,
+    pub format: ImageFormat,
 }
 
 /// The layout the `application` template writes.
@@ -99,7 +144,7 @@ impl Default for ValuesLayout {
     fn default() -> Self {
         Self {
             values: PathTemplate(DEFAULT_VALUES_TEMPLATE.to_owned()),
-            image_keys: ImageKeys::default(),
+            format: ImageFormat::Helm(ImageKeys::default()),
         }
     }
 }
@@ -118,7 +163,21 @@ mod tests {
             "apps/payments/environments/staging/values.yaml"
         );
         assert!(PathTemplate::parse(DEFAULT_VALUES_TEMPLATE).is_ok());
-        assert_eq!(layout.image_keys.tag.to_string(), "image.tag");
+        assert!(
+            matches!(&layout.format, ImageFormat::Helm(keys) if keys.tag.to_string() == "image.tag")
+        );
+    }
+
+    #[test]
+    fn name_templates() {
+        let t = NameTemplate::parse("ghcr.io/acme/{application}").unwrap();
+        assert_eq!(
+            t.resolve(&AppName::parse("payments").unwrap()),
+            "ghcr.io/acme/payments"
+        );
+        for bad in ["", "{app}", "a b", "x\ny"] {
+            assert!(NameTemplate::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

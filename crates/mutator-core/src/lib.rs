@@ -19,7 +19,7 @@ pub mod path;
 
 pub use change::{ChangeSet, FileAction, FileChange, FileOp};
 pub use image::{ImageDigest, ImageRepository, ImageTag};
-pub use layout::{ImageKeys, PathTemplate, ValuesLayout};
+pub use layout::{ImageFormat, ImageKeys, NameTemplate, PathTemplate, ValuesLayout};
 pub use message::{CommitMessage, Trailer};
 pub use names::{AppName, BranchName, EnvName, MutationId, RepoName};
 pub use path::RepoPath;

@@ -11,9 +11,13 @@
 mod error;
 mod forge;
 pub mod github;
+pub mod gitlab;
 mod local_git;
+mod remote_git;
 
 pub use error::ForgeError;
 pub use forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest, Signature};
 pub use github::GitHub;
+pub use gitlab::GitLab;
 pub use local_git::LocalGit;
+pub use remote_git::{RemoteAuth, RemoteGit, RemoteGitSettings};

@@ -217,7 +217,15 @@ async fn errors_are_told_apart() {
         other => panic!("expected a rate limit, got {other}"),
     }
 
-    sim.set_primary_limit(TOKEN, Resource::Core, PrimaryLimit { limit: 5000, remaining: 5000, reset_in_secs: 3600 });
+    sim.set_primary_limit(
+        TOKEN,
+        Resource::Core,
+        PrimaryLimit {
+            limit: 5000,
+            remaining: 5000,
+            reset_in_secs: 3600,
+        },
+    );
 
     let wrong = github(&sim, "gitops", "wrong-token-value");
     let err = wrong.head(&main).await.unwrap_err();

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mutator_core::layout::DEFAULT_VALUES_TEMPLATE;
-use mutator_core::{BranchName, ImageKeys, PathTemplate, RepoName, ValuesLayout};
+use mutator_core::{
+    BranchName, ImageFormat, ImageKeys, NameTemplate, PathTemplate, RepoName, ValuesLayout,
+};
 use serde::Deserialize;
 
 /// A problem with the configuration, said so a person can fix the file.
@@ -43,6 +45,7 @@ pub struct AuthorFile {
 pub enum RepositoryKind {
     Git,
     Github,
+    Gitlab,
 }
 
 /// One entry of `repositories:`. Which keys apply depends on `kind`; a key that does not
@@ -56,7 +59,10 @@ pub struct RepositoryFile {
     /// `github`: the owner (user or organisation) and the repository name.
     pub owner: Option<String>,
     pub name: Option<String>,
-    /// `github`: `https://api.github.com` (default) or `https://HOST/api/v3`.
+    /// `gitlab`: the project path (`group/sub/name`) or numeric id.
+    pub project: Option<String>,
+    /// `github`: `https://api.github.com` (default) or `https://HOST/api/v3`;
+    /// `gitlab`: `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4`.
     pub api_url: Option<String>,
     pub auth: Option<AuthFile>,
     pub pull_url: Option<String>,
@@ -72,6 +78,8 @@ pub struct AuthFile {
     pub token_env: Option<String>,
     /// A file holding the token (e.g. a mounted Kubernetes secret).
     pub token_file: Option<PathBuf>,
+    /// `gitlab`: an environment variable holding an OAuth 2 access token.
+    pub bearer_env: Option<String>,
     pub github_app: Option<GithubAppFile>,
 }
 
@@ -87,7 +95,31 @@ pub struct GithubAppFile {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LayoutFile {
     pub values: Option<String>,
+    /// `helm` (default), `kustomize` or `manifest`: how the file holds the image.
+    pub kind: Option<LayoutKind>,
+    /// `helm`: the key paths of the image fields.
     pub image_keys: Option<ImageKeysFile>,
+    /// `kustomize`: the `images[].name` to edit (default `{application}`).
+    pub image: Option<String>,
+    /// `manifest`: the container whose image is edited (default `{application}`).
+    pub container: Option<String>,
+    /// `manifest`: the document holding it, by kind and name (default: the first document).
+    pub workload: Option<WorkloadFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutKind {
+    Helm,
+    Kustomize,
+    Manifest,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadFile {
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +173,11 @@ pub enum Backend {
         name: String,
         auth: Credential,
     },
+    GitLab {
+        api_url: String,
+        project: String,
+        auth: Credential,
+    },
 }
 
 /// Where a credential is read from.
@@ -148,6 +185,7 @@ pub enum Backend {
 pub enum Credential {
     TokenEnv(String),
     TokenFile(PathBuf),
+    BearerEnv(String),
     GithubApp {
         app_id: u64,
         private_key_file: PathBuf,
@@ -184,31 +222,86 @@ impl RepositorySettings {
         let (backend, default_pull_url) = backend(file, base, &at).map_err(invalid)?;
         let branch = BranchName::parse(file.branch.as_deref().unwrap_or("main"))
             .map_err(|e| invalid(format!("{}: {e}", at("branch"))))?;
-        let layout = file.layout.clone().unwrap_or(LayoutFile {
-            values: None,
-            image_keys: None,
-        });
+        let layout = match &file.layout {
+            Some(l) => l.clone(),
+            None => LayoutFile {
+                values: None,
+                kind: None,
+                image_keys: None,
+                image: None,
+                container: None,
+                workload: None,
+            },
+        };
         let values =
             PathTemplate::parse(layout.values.as_deref().unwrap_or(DEFAULT_VALUES_TEMPLATE))
                 .map_err(|e| invalid(format!("{}: {e}", at("layout.values"))))?;
-        let keys = layout.image_keys.unwrap_or(ImageKeysFile {
-            tag: None,
-            repository: None,
-            digest: None,
-        });
-        let image_keys = ImageKeys::parse(
-            keys.tag.as_deref().unwrap_or("image.tag"),
-            keys.repository.as_deref().unwrap_or("image.repository"),
-            keys.digest.as_deref().unwrap_or("image.digest"),
-        )
-        .map_err(|e| invalid(format!("{}: {e}", at("layout.imageKeys"))))?;
+        let format = image_format(&layout, &at).map_err(invalid)?;
         Ok(Self {
             name: repo_name,
             backend,
             pull_url: file.pull_url.clone().unwrap_or(default_pull_url),
             branch,
-            layout: ValuesLayout { values, image_keys },
+            layout: ValuesLayout { values, format },
         })
+    }
+}
+
+/// How the layout's files hold the image; keys of another layout kind are refused.
+fn image_format(layout: &LayoutFile, at: &dyn Fn(&str) -> String) -> Result<ImageFormat, String> {
+    let kind = layout.kind.unwrap_or(LayoutKind::Helm);
+    let refuse = |present: bool, key: &str| {
+        if present {
+            Err(format!(
+                "{}: not used by layout kind {kind:?}; remove it",
+                at(&format!("layout.{key}"))
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let name = |value: Option<&String>, key: &str| {
+        NameTemplate::parse(value.map_or("{application}", String::as_str))
+            .map_err(|e| format!("{}: {e}", at(&format!("layout.{key}"))))
+    };
+    match kind {
+        LayoutKind::Helm => {
+            refuse(layout.image.is_some(), "image")?;
+            refuse(layout.container.is_some(), "container")?;
+            refuse(layout.workload.is_some(), "workload")?;
+            let keys = layout.image_keys.clone().unwrap_or(ImageKeysFile {
+                tag: None,
+                repository: None,
+                digest: None,
+            });
+            ImageKeys::parse(
+                keys.tag.as_deref().unwrap_or("image.tag"),
+                keys.repository.as_deref().unwrap_or("image.repository"),
+                keys.digest.as_deref().unwrap_or("image.digest"),
+            )
+            .map(ImageFormat::Helm)
+            .map_err(|e| format!("{}: {e}", at("layout.imageKeys")))
+        }
+        LayoutKind::Kustomize => {
+            refuse(layout.image_keys.is_some(), "imageKeys")?;
+            refuse(layout.container.is_some(), "container")?;
+            refuse(layout.workload.is_some(), "workload")?;
+            Ok(ImageFormat::Kustomize {
+                image: name(layout.image.as_ref(), "image")?,
+            })
+        }
+        LayoutKind::Manifest => {
+            refuse(layout.image_keys.is_some(), "imageKeys")?;
+            refuse(layout.image.is_some(), "image")?;
+            let workload = match &layout.workload {
+                Some(w) => Some((w.kind.clone(), name(Some(&w.name), "workload.name")?)),
+                None => None,
+            };
+            Ok(ImageFormat::Manifest {
+                container: name(layout.container.as_ref(), "container")?,
+                workload,
+            })
+        }
     }
 }
 
@@ -226,11 +319,15 @@ fn backend(
         }
     };
     match file.kind {
-        None => Err(format!("{}: missing; use `git` or `github`", at("kind"))),
+        None => Err(format!(
+            "{}: missing; use `git`, `github` or `gitlab`",
+            at("kind")
+        )),
         Some(RepositoryKind::Git) => {
             refuse(file.owner.is_some(), "owner", "git")?;
             refuse(file.name.is_some(), "name", "git")?;
             refuse(file.api_url.is_some(), "apiUrl", "git")?;
+            refuse(file.project.is_some(), "project", "git")?;
             refuse(
                 file.auth.is_some(),
                 "auth",
@@ -255,6 +352,11 @@ fn backend(
         }
         Some(RepositoryKind::Github) => {
             refuse(file.url.is_some(), "url", "github (use owner and name)")?;
+            refuse(
+                file.project.is_some(),
+                "project",
+                "github (use owner and name)",
+            )?;
             let owner = github_name(file.owner.as_deref(), &at("owner"))?;
             let name = github_name(file.name.as_deref(), &at("name"))?;
             let api_url = file
@@ -268,12 +370,69 @@ fn backend(
                 ));
             }
             let auth = credential(file.auth.as_ref(), at)?;
+            if matches!(auth, Credential::BearerEnv(_)) {
+                return Err(format!(
+                    "{}: bearerEnv is for gitlab; use tokenEnv or tokenFile",
+                    at("auth")
+                ));
+            }
             let pull = mutator_forge::github::clone_url(&api_url, &owner, &name);
             Ok((
                 Backend::GitHub {
                     api_url,
                     owner,
                     name,
+                    auth,
+                },
+                pull,
+            ))
+        }
+        Some(RepositoryKind::Gitlab) => {
+            refuse(file.url.is_some(), "url", "gitlab (use project)")?;
+            refuse(file.owner.is_some(), "owner", "gitlab (use project)")?;
+            refuse(file.name.is_some(), "name", "gitlab (use project)")?;
+            let project = file
+                .project
+                .clone()
+                .ok_or_else(|| format!("{}: missing; give group/name or the id", at("project")))?;
+            let valid = !project.is_empty()
+                && !project.starts_with('/')
+                && !project.ends_with('/')
+                && project
+                    .split('/')
+                    .all(|p| !p.is_empty() && p != "." && p != "..")
+                && project
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+            if !valid {
+                return Err(format!(
+                    "{}: {project:?} is not a GitLab project path or id",
+                    at("project")
+                ));
+            }
+            let api_url = file
+                .api_url
+                .clone()
+                .unwrap_or_else(|| mutator_forge::gitlab::GITLAB_API.to_owned());
+            let http = api_url.starts_with("https://") || api_url.starts_with("http://");
+            if !http || !api_url.trim_end_matches('/').ends_with("/api/v4") {
+                return Err(format!(
+                    "{}: {api_url:?} must be an http(s) URL ending in /api/v4",
+                    at("apiUrl")
+                ));
+            }
+            let auth = credential(file.auth.as_ref(), at)?;
+            if matches!(auth, Credential::GithubApp { .. }) {
+                return Err(format!(
+                    "{}: githubApp is for github; use tokenEnv, tokenFile or bearerEnv",
+                    at("auth")
+                ));
+            }
+            let pull = mutator_forge::gitlab::clone_url(&api_url, &project);
+            Ok((
+                Backend::GitLab {
+                    api_url,
+                    project,
                     auth,
                 },
                 pull,
@@ -303,7 +462,7 @@ fn github_name(value: Option<&str>, at: &str) -> Result<String, String> {
 fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Credential, String> {
     let auth = auth.ok_or_else(|| {
         format!(
-            "{}: missing; use tokenEnv, tokenFile or githubApp",
+            "{}: missing; use tokenEnv, tokenFile, bearerEnv (gitlab) or githubApp (github)",
             at("auth")
         )
     })?;
@@ -313,6 +472,9 @@ fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Cr
     }
     if let Some(path) = &auth.token_file {
         found.push(Credential::TokenFile(path.clone()));
+    }
+    if let Some(var) = &auth.bearer_env {
+        found.push(Credential::BearerEnv(var.clone()));
     }
     if let Some(app) = &auth.github_app {
         found.push(Credential::GithubApp {
@@ -324,11 +486,11 @@ fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Cr
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => Err(format!(
-            "{}: give one of tokenEnv, tokenFile or githubApp",
+            "{}: give one of tokenEnv, tokenFile, bearerEnv or githubApp",
             at("auth")
         )),
         _ => Err(format!(
-            "{}: give only one of tokenEnv, tokenFile or githubApp",
+            "{}: give only one of tokenEnv, tokenFile, bearerEnv or githubApp",
             at("auth")
         )),
     }
@@ -506,5 +668,84 @@ repositories:
         .unwrap_err()
         .to_string();
         assert!(err.contains("password"), "{err}");
+    }
+
+    #[test]
+    fn gitlab_repositories() {
+        let f = ConfigFile::parse(
+            "repositories:\n  gl:\n    kind: gitlab\n    project: team-a/platform/gitops\n    apiUrl: https://gitlab.example.com/api/v4\n    auth: { bearerEnv: GL_OAUTH }\n",
+            "c",
+        )
+        .unwrap();
+        let repo =
+            RepositorySettings::from_file("gl", &f.repositories["gl"], Path::new(""), "c").unwrap();
+        assert_eq!(
+            repo.pull_url,
+            "https://gitlab.example.com/team-a/platform/gitops.git"
+        );
+        assert_eq!(
+            repo.backend,
+            Backend::GitLab {
+                api_url: "https://gitlab.example.com/api/v4".into(),
+                project: "team-a/platform/gitops".into(),
+                auth: Credential::BearerEnv("GL_OAUTH".into()),
+            }
+        );
+        let check = |yaml: &str, expect: &str| {
+            let f = ConfigFile::parse(yaml, "c").unwrap();
+            let err =
+                RepositorySettings::from_file("gl", &f.repositories["gl"], Path::new(""), "c")
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        };
+        check(
+            "repositories:\n  gl:\n    kind: gitlab\n    auth: { tokenEnv: T }\n",
+            "project",
+        );
+        check(
+            "repositories:\n  gl:\n    kind: gitlab\n    project: ../x\n    auth: { tokenEnv: T }\n",
+            "project",
+        );
+        check(
+            "repositories:\n  gl:\n    kind: gitlab\n    project: a/b\n    apiUrl: https://gitlab.example.com\n    auth: { tokenEnv: T }\n",
+            "apiUrl",
+        );
+        check(
+            "repositories:\n  gl:\n    kind: gitlab\n    project: a/b\n    owner: x\n    auth: { tokenEnv: T }\n",
+            "owner",
+        );
+        check(
+            "repositories:\n  gl:\n    kind: gitlab\n    project: a/b\n    auth: { githubApp: { appId: 1, privateKeyFile: /k } }\n",
+            "githubApp",
+        );
+    }
+
+    #[test]
+    fn layout_kinds() {
+        let parse = |layout: &str| {
+            let yaml = format!(
+                "repositories:\n  r:\n    kind: git\n    url: x.git\n    layout: {layout}\n"
+            );
+            let f = ConfigFile::parse(&yaml, "c").unwrap();
+            RepositorySettings::from_file("r", &f.repositories["r"], Path::new(""), "c")
+                .map(|r| r.layout.format)
+        };
+        assert!(matches!(
+            parse("{ values: 'overlays/{environment}/kustomization.yaml', kind: kustomize, image: 'ghcr.io/acme/{application}' }").unwrap(),
+            ImageFormat::Kustomize { .. }
+        ));
+        assert!(matches!(
+            parse("{ values: 'k8s/{environment}/deploy.yaml', kind: manifest, workload: { kind: Deployment, name: '{application}' } }").unwrap(),
+            ImageFormat::Manifest { workload: Some(_), .. }
+        ));
+        let err = parse("{ kind: kustomize, imageKeys: { tag: a.b } }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("layout.imageKeys"), "{err}");
+        let err = parse("{ kind: manifest, container: 'a b' }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("layout.container"), "{err}");
     }
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use mutator_core::RepoName;
 use mutator_forge::github::{GithubAuth, GithubSettings};
-use mutator_forge::{Forge, GitHub, LocalGit, Signature};
+use mutator_forge::gitlab::{GitlabAuth, GitlabSettings};
+use mutator_forge::{Forge, GitHub, GitLab, LocalGit, Signature};
 use mutator_render::Catalog;
 use secrecy::SecretString;
 
@@ -186,6 +187,42 @@ fn open_repository(
             ));
             Ok(Arc::new(git))
         }
+        Backend::GitLab {
+            api_url,
+            project,
+            auth,
+        } => {
+            let repo_error = |message: String| StartupError::Repository {
+                name: settings.name.to_string(),
+                message,
+            };
+            let auth = match auth {
+                Credential::BearerEnv(var) => {
+                    GitlabAuth::Bearer(secret_from_env(var, "auth.bearerEnv").map_err(repo_error)?)
+                }
+                other => match github_auth(other).map_err(repo_error)? {
+                    GithubAuth::Token(token) => GitlabAuth::Token(token),
+                    GithubAuth::App { .. } => {
+                        return Err(repo_error(
+                            "githubApp credentials are for github repositories".to_owned(),
+                        ));
+                    }
+                },
+            };
+            let gitlab = GitLab::new(&GitlabSettings {
+                api_url: api_url.clone(),
+                project: project.clone(),
+                auth,
+                timeout: FORGE_TIMEOUT,
+            })
+            .map_err(|e| repo_error(e.to_string()))?;
+            notes.push(format!(
+                "repository {:?}: GitLab {project} at {api_url} (branch {})",
+                settings.name.as_str(),
+                settings.branch
+            ));
+            Ok(Arc::new(gitlab))
+        }
         Backend::GitHub {
             api_url,
             owner,
@@ -218,17 +255,23 @@ fn open_repository(
 /// How long one forge request may take before it counts as failed.
 const FORGE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A secret from an environment variable; the error names the variable, never a value.
+fn secret_from_env(var: &str, key: &str) -> Result<SecretString, String> {
+    match std::env::var(var) {
+        Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_owned())),
+        _ => Err(format!(
+            "environment variable {var} ({key}) is not set or empty"
+        )),
+    }
+}
+
 /// Reads a credential. Errors name the variable or file, never the secret.
 fn github_auth(credential: &Credential) -> Result<GithubAuth, String> {
     match credential {
-        Credential::TokenEnv(var) => match std::env::var(var) {
-            Ok(token) if !token.trim().is_empty() => Ok(GithubAuth::Token(SecretString::from(
-                token.trim().to_owned(),
-            ))),
-            _ => Err(format!(
-                "environment variable {var} (auth.tokenEnv) is not set or empty"
-            )),
-        },
+        Credential::TokenEnv(var) => secret_from_env(var, "auth.tokenEnv").map(GithubAuth::Token),
+        Credential::BearerEnv(_) => {
+            Err("bearerEnv credentials are for gitlab repositories".to_owned())
+        }
         Credential::TokenFile(path) => match std::fs::read_to_string(path) {
             Ok(token) if !token.trim().is_empty() => Ok(GithubAuth::Token(SecretString::from(
                 token.trim().to_owned(),

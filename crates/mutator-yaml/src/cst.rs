@@ -22,11 +22,17 @@ impl Cst {
     /// Parses with yaml-edit; `Err` carries its first error message with line and column.
     pub(crate) fn parse(text: &str) -> Result<Cst, String> {
         let parse = yaml_edit::YamlFile::parse(text);
-        if let Some(first) = parse.errors().into_iter().next() {
-            return Err(first);
+        // `errors()` would print the whole tree back to text just to number lines.
+        if let Some(first) = parse.positioned_errors().first() {
+            return Err(format!("{}: {}", first.start_position(text), first.message));
         }
-        let root = parse.tree().syntax().clone();
-        let docs = root.children().filter(|n| n.kind() == K::DOCUMENT).collect();
+        // yaml-edit hands out a mutable tree; the editor never mutates, and walking an
+        // immutable tree over the same green nodes is several times cheaper.
+        let root = Node::new_root(parse.tree().syntax().green().into_owned());
+        let docs = root
+            .children()
+            .filter(|n| n.kind() == K::DOCUMENT)
+            .collect();
         Ok(Cst { docs })
     }
 }
@@ -290,8 +296,8 @@ pub(crate) fn indent_step(src: &str, scope: Option<&Node>) -> usize {
             if inner.kind() != K::MAPPING || is_flow_collection(&inner) {
                 continue;
             }
-            let outer_col = first_content_token(&entry)
-                .and_then(|t| indent_column(src, token_range(&t).start));
+            let outer_col =
+                first_content_token(&entry).and_then(|t| indent_column(src, token_range(&t).start));
             let inner_col = mapping_key_column(src, &inner);
             if let (Some(o), Some(i)) = (outer_col, inner_col)
                 && i > o
@@ -308,6 +314,39 @@ pub(crate) fn indent_step(src: &str, scope: Option<&Node>) -> usize {
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         .map_or(2, |(step, _)| step)
+}
+
+/// How far the file indents a block sequence below its key (`key:\n- a` is 0, `key:\n  - a`
+/// is 2): the most common offset wins, 0 if there is none, as `kustomize edit` writes it.
+pub(crate) fn sequence_indent(src: &str, scope: Option<&Node>) -> usize {
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for entry in scope
+        .into_iter()
+        .flat_map(|s| s.descendants().filter(|n| n.kind() == K::MAPPING_ENTRY))
+    {
+        let Some(inner) = child(&entry, K::VALUE).and_then(|v| content_of(&v).node) else {
+            continue;
+        };
+        if inner.kind() != K::SEQUENCE || is_flow_collection(&inner) {
+            continue;
+        }
+        let key_col =
+            first_content_token(&entry).and_then(|t| indent_column(src, token_range(&t).start));
+        let dash_col =
+            first_content_token(&inner).and_then(|t| indent_column(src, token_range(&t).start));
+        if let (Some(k), Some(d)) = (key_col, dash_col)
+            && d >= k
+        {
+            match counts.iter_mut().find(|(offset, _)| *offset == d - k) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((d - k, 1)),
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map_or(0, |(offset, _)| offset)
 }
 
 #[cfg(test)]
@@ -335,5 +374,18 @@ mod tests {
         let cst = Cst::parse(src).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(indent_step(src, cst.docs.first()), 4);
         assert_eq!(indent_step("", None), 2);
+    }
+
+    #[test]
+    fn sequence_indent_follows_the_file() {
+        for (src, want) in [
+            ("a:\n- x\nb:\n- y\n", 0),
+            ("a:\n  - x\nb:\n  - y\nc:\n- z\n", 2),
+            ("a: [x]\n", 0),
+            ("top:\n  inner:\n    - x\n", 2),
+        ] {
+            let cst = Cst::parse(src).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(sequence_indent(src, cst.docs.first()), want, "{src:?}");
+        }
     }
 }

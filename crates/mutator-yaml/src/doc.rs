@@ -35,7 +35,9 @@ impl fmt::Display for DocSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DocSelector::Index(i) => write!(f, "doc[{i}]"),
-            DocSelector::KindName { kind, name } => write!(f, "kind={kind:?},metadata.name={name:?}"),
+            DocSelector::KindName { kind, name } => {
+                write!(f, "kind={kind:?},metadata.name={name:?}")
+            }
         }
     }
 }
@@ -82,7 +84,11 @@ impl Loaded {
     }
 
     /// The string at a located target, as `get_scalar` returns it.
-    pub(crate) fn read(&self, path: &KeyPath, located: &Located) -> Result<Option<String>, EditError> {
+    pub(crate) fn read(
+        &self,
+        path: &KeyPath,
+        located: &Located,
+    ) -> Result<Option<String>, EditError> {
         let Located::Scalar { scalar, .. } = located else {
             return Ok(None);
         };
@@ -90,7 +96,9 @@ impl Loaded {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Null) => Ok(None),
             // Numbers and bools are read as written: `1.10` stays "1.10", not "1.1".
-            Some(Value::Bool(_) | Value::Number(_)) => Ok(Some(scalar.text().to_string().trim().to_owned())),
+            Some(Value::Bool(_) | Value::Number(_)) => {
+                Ok(Some(scalar.text().to_string().trim().to_owned()))
+            }
             other => Err(EditError::Unsafe {
                 reason: format!(
                     "the editing parser and yaml_serde disagree about `{path}` (yaml_serde sees {})",
@@ -202,7 +210,10 @@ mod tests {
         assert_eq!(sel, DocSelector::Index(0));
         assert_eq!(path.to_string(), "image.tag");
         let (sel, path) = DocSelector::split_path("doc[0]").unwrap();
-        assert_eq!((sel, path.to_string()), (DocSelector::Index(0), "doc[0]".to_string()));
+        assert_eq!(
+            (sel, path.to_string()),
+            (DocSelector::Index(0), "doc[0]".to_string())
+        );
         let err = DocSelector::split_path("doc[1].a..b").unwrap_err();
         assert_eq!(err.column, 10);
     }

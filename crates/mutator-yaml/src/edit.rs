@@ -20,6 +20,15 @@ pub(crate) struct Splice {
     pub(crate) text: String,
 }
 
+/// What a new key (at the end of a chain of created keys) holds.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    /// A string scalar.
+    Scalar(&'a str),
+    /// A sequence with one mapping item holding these string fields, in order (never empty).
+    Item(&'a [(String, String)]),
+}
+
 pub(crate) fn apply(src: &str, mut splices: Vec<Splice>) -> String {
     // Back to front, so earlier offsets stay valid.
     splices.sort_by_key(|s| std::cmp::Reverse(s.range.start));
@@ -53,10 +62,14 @@ pub(crate) fn plan(
 ) -> Result<Vec<Splice>, EditError> {
     match located {
         Located::OutOfRange { at, len } => Err(EditError::IndexOutOfRange { at, len }),
+        Located::Collection { node } => Err(EditError::NotAScalar {
+            at: locate::at(path, path.segments().len()),
+            found: cst::describe(Some(&node)),
+        }),
         Located::Scalar { scalar, container } => replace_scalar(path, &scalar, &container, value),
         Located::Missing { depth, point } => {
             let keys = missing_keys(path, depth)?;
-            insert(src, path, depth, point, &keys, value)
+            insert(src, path, depth, point, &keys, Payload::Scalar(value))
         }
     }
 }
@@ -95,7 +108,7 @@ fn replace_scalar(
 }
 
 /// The keys to create; a missing part that would have to be a sequence item cannot be created.
-fn missing_keys(path: &KeyPath, depth: usize) -> Result<Vec<String>, EditError> {
+pub(crate) fn missing_keys(path: &KeyPath, depth: usize) -> Result<Vec<String>, EditError> {
     path.segments()[depth..]
         .iter()
         .enumerate()
@@ -109,7 +122,16 @@ fn missing_keys(path: &KeyPath, depth: usize) -> Result<Vec<String>, EditError> 
 }
 
 /// `k1:\n  k2:\n    k3: value` at the given indentation, without a leading or trailing break.
-fn block_lines(indent: usize, step: usize, keys: &[String], value: &str, eol: &str) -> String {
+/// An item payload becomes `- f1: v1\n  f2: v2` below the last key (indented by `seq_indent`),
+/// or at `indent` itself when there are no keys.
+fn block_lines(
+    indent: usize,
+    step: usize,
+    seq_indent: usize,
+    keys: &[String],
+    payload: Payload<'_>,
+    eol: &str,
+) -> String {
     let mut out = String::new();
     for (i, key) in keys.iter().enumerate() {
         if i > 0 {
@@ -119,17 +141,64 @@ fn block_lines(indent: usize, step: usize, keys: &[String], value: &str, eol: &s
         out.push_str(&quote::render(key, Style::Plain, false));
         out.push(':');
     }
-    out.push(' ');
-    out.push_str(&quote::render(value, Style::Plain, false));
+    match payload {
+        Payload::Scalar(value) => {
+            out.push(' ');
+            out.push_str(&quote::render(value, Style::Plain, false));
+        }
+        Payload::Item(fields) => {
+            let dash = match keys.len() {
+                0 => indent,
+                n => {
+                    out.push_str(eol);
+                    indent + (n - 1) * step + seq_indent
+                }
+            };
+            for (i, (key, value)) in fields.iter().enumerate() {
+                if i == 0 {
+                    out.push_str(&" ".repeat(dash));
+                    out.push_str("- ");
+                } else {
+                    out.push_str(eol);
+                    out.push_str(&" ".repeat(dash + 2));
+                }
+                out.push_str(&quote::render(key, Style::Plain, false));
+                out.push_str(": ");
+                out.push_str(&quote::render(value, Style::Plain, false));
+            }
+        }
+    }
     out
 }
 
-/// `k1: {k2: {k3: value}}`
-fn flow_entry(keys: &[String], value: &str) -> String {
-    let mut out = quote::render(value, Style::Plain, true);
+/// `{f1: v1, f2: v2}`
+pub(crate) fn flow_item(fields: &[(String, String)]) -> String {
+    let inner: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}: {}",
+                quote::render(k, Style::Plain, true),
+                quote::render(v, Style::Plain, true)
+            )
+        })
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// `k1: {k2: {k3: value}}`; with no keys, just the payload.
+fn flow_entry(keys: &[String], payload: Payload<'_>) -> String {
+    let mut out = match payload {
+        Payload::Scalar(value) => quote::render(value, Style::Plain, true),
+        Payload::Item(fields) => format!("[{}]", flow_item(fields)),
+    };
     for (i, key) in keys.iter().enumerate().rev() {
         let entry = format!("{}: {out}", quote::render(key, Style::Plain, true));
-        out = if i == 0 { entry } else { format!("{{{entry}}}") };
+        out = if i == 0 {
+            entry
+        } else {
+            format!("{{{entry}}}")
+        };
     }
     out
 }
@@ -141,18 +210,28 @@ fn unsupported_layout(path: &KeyPath, depth: usize, what: &str) -> EditError {
     }
 }
 
-fn insert(
+/// Splices that create `keys` (at least one, unless the point is a null value) at `point`,
+/// the last of them holding `payload`.
+pub(crate) fn insert(
     src: &str,
     path: &KeyPath,
     depth: usize,
     point: InsertPoint,
     keys: &[String],
-    value: &str,
+    payload: Payload<'_>,
 ) -> Result<Vec<Splice>, EditError> {
+    let seq_indent = |doc: Option<&Node>| match payload {
+        Payload::Item(_) => cst::sequence_indent(src, doc),
+        Payload::Scalar(_) => 0,
+    };
     match point {
         InsertPoint::BlockMapping(mapping) => {
             let indent = cst::mapping_key_column(src, &mapping).ok_or_else(|| {
-                unsupported_layout(path, depth, "a mapping whose indentation is not plain spaces")
+                unsupported_layout(
+                    path,
+                    depth,
+                    "a mapping whose indentation is not plain spaces",
+                )
             })?;
             let last = cst::entries(&mapping, K::MAPPING_ENTRY)
                 .pop()
@@ -160,12 +239,17 @@ fn insert(
                 .ok_or_else(|| unsupported_layout(path, depth, "a mapping without entries"))?;
             let at = cst::line_end(src, cst::token_range(&last).end);
             let eol = cst::eol_at(src, at);
-            let step = cst::indent_step(src, mapping.ancestors().find(|n| n.kind() == K::DOCUMENT).as_ref());
-            let text = format!("{eol}{}", block_lines(indent, step, keys, value, eol));
-            Ok(vec![Splice { range: at..at, text }])
+            let doc = mapping.ancestors().find(|n| n.kind() == K::DOCUMENT);
+            let step = cst::indent_step(src, doc.as_ref());
+            let lines = block_lines(indent, step, seq_indent(doc.as_ref()), keys, payload, eol);
+            let text = format!("{eol}{lines}");
+            Ok(vec![Splice {
+                range: at..at,
+                text,
+            }])
         }
         InsertPoint::FlowMapping(mapping) => {
-            let entry = flow_entry(keys, value);
+            let entry = flow_entry(keys, payload);
             let last = cst::entries(&mapping, K::MAPPING_ENTRY)
                 .pop()
                 .and_then(|e| cst::last_content_token(&e, true));
@@ -176,14 +260,19 @@ fn insert(
                         .children_with_tokens()
                         .filter_map(|e| e.into_token())
                         .find(|t| t.kind() == K::LEFT_BRACE)
-                        .ok_or_else(|| unsupported_layout(path, depth, "a flow mapping without `{`"))?;
+                        .ok_or_else(|| {
+                            unsupported_layout(path, depth, "a flow mapping without `{`")
+                        })?;
                     (cst::token_range(&brace).end, entry)
                 }
             };
-            Ok(vec![Splice { range: at..at, text }])
+            Ok(vec![Splice {
+                range: at..at,
+                text,
+            }])
         }
         InsertPoint::NullValue { container, scalar } => {
-            insert_under_null(src, path, depth, &container, &scalar, keys, value)
+            insert_under_null(src, path, depth, &container, &scalar, keys, payload)
         }
         InsertPoint::EmptyDocument { doc } => {
             let at = match &doc {
@@ -195,14 +284,19 @@ fn insert(
                     .map_or(cst::range(doc).end, |t| cst::token_range(&t).start),
             };
             let eol = cst::file_eol(src);
-            let lines = block_lines(0, cst::indent_step(src, doc.as_ref()), keys, value, eol);
-            let at_line_start = at == 0 || matches!(src.as_bytes().get(at - 1), Some(b'\n' | b'\r'));
+            let step = cst::indent_step(src, doc.as_ref());
+            let lines = block_lines(0, step, seq_indent(doc.as_ref()), keys, payload, eol);
+            let at_line_start =
+                at == 0 || matches!(src.as_bytes().get(at - 1), Some(b'\n' | b'\r'));
             let text = if at_line_start {
                 format!("{lines}{eol}")
             } else {
                 format!("{eol}{lines}")
             };
-            Ok(vec![Splice { range: at..at, text }])
+            Ok(vec![Splice {
+                range: at..at,
+                text,
+            }])
         }
     }
 }
@@ -214,24 +308,50 @@ fn insert_under_null(
     container: &Node,
     scalar: &Node,
     keys: &[String],
-    value: &str,
+    payload: Payload<'_>,
 ) -> Result<Vec<Splice>, EditError> {
     let Some(entry) = container.parent().filter(|_| container.kind() == K::VALUE) else {
-        return Err(unsupported_layout(path, depth, "adding keys under an empty sequence item"));
+        return Err(unsupported_layout(
+            path,
+            depth,
+            "adding keys under an empty sequence item",
+        ));
     };
-    let span = scalar_span(scalar, container)
-        .map_err(|()| unsupported_layout(path, depth, "an empty value without a colon before it"))?;
+    let span = scalar_span(scalar, container).map_err(|()| {
+        unsupported_layout(path, depth, "an empty value without a colon before it")
+    })?;
     if cst::in_flow(scalar) {
-        let text = format!("{{{}}}", flow_entry(keys, value));
-        let text = if span.is_empty() { format!(" {text}") } else { text };
+        let text = if keys.is_empty() {
+            flow_entry(keys, payload)
+        } else {
+            format!("{{{}}}", flow_entry(keys, payload))
+        };
+        let text = if span.is_empty() {
+            format!(" {text}")
+        } else {
+            text
+        };
         return Ok(vec![Splice { range: span, text }]);
     }
     let key_col = cst::first_content_token(&entry)
         .and_then(|t| cst::indent_column(src, cst::token_range(&t).start))
-        .ok_or_else(|| unsupported_layout(path, depth, "a key whose indentation is not plain spaces"))?;
-    let step = cst::indent_step(src, entry.ancestors().find(|n| n.kind() == K::DOCUMENT).as_ref());
+        .ok_or_else(|| {
+            unsupported_layout(path, depth, "a key whose indentation is not plain spaces")
+        })?;
+    let doc = entry.ancestors().find(|n| n.kind() == K::DOCUMENT);
+    let step = cst::indent_step(src, doc.as_ref());
+    let seq_indent = match payload {
+        Payload::Item(_) => cst::sequence_indent(src, doc.as_ref()),
+        Payload::Scalar(_) => 0,
+    };
+    // Created keys nest one step in; a sequence that is the null key's own value sits where
+    // the file puts sequences under their key.
+    let indent = if keys.is_empty() {
+        key_col + seq_indent
+    } else {
+        key_col + step
+    };
     let mut splices = Vec::new();
-    let mut line_from = span.end;
     if !span.is_empty() {
         // `image: ~` becomes `image:` so the new block mapping can follow; the gap before the
         // `~` goes too, so no trailing space is left behind.
@@ -240,12 +360,17 @@ fn insert_under_null(
             range: gap_start..span.end,
             text: String::new(),
         });
-        line_from = span.end;
     }
-    let at = cst::line_end(src, line_from);
+    let at = cst::line_end(src, span.end);
     let eol = cst::eol_at(src, at);
-    let text = format!("{eol}{}", block_lines(key_col + step, step, keys, value, eol));
-    splices.push(Splice { range: at..at, text });
+    let text = format!(
+        "{eol}{}",
+        block_lines(indent, step, seq_indent, keys, payload, eol)
+    );
+    splices.push(Splice {
+        range: at..at,
+        text,
+    });
     Ok(splices)
 }
 
@@ -258,8 +383,14 @@ mod tests {
         let out = apply(
             "abcdef",
             vec![
-                Splice { range: 1..2, text: "XX".into() },
-                Splice { range: 4..4, text: "-".into() },
+                Splice {
+                    range: 1..2,
+                    text: "XX".into(),
+                },
+                Splice {
+                    range: 4..4,
+                    text: "-".into(),
+                },
             ],
         );
         assert_eq!(out, "aXXcd-ef");
@@ -268,7 +399,30 @@ mod tests {
     #[test]
     fn rendering_helpers() {
         let keys = vec!["a".to_string(), "b.c".to_string(), "1".to_string()];
-        assert_eq!(block_lines(2, 2, &keys, "1.10", "\n"), "  a:\n    b.c:\n      \"1\": \"1.10\"");
-        assert_eq!(flow_entry(&keys, "x,y"), "a: {b.c: {\"1\": \"x,y\"}}");
+        assert_eq!(
+            block_lines(2, 2, 0, &keys, Payload::Scalar("1.10"), "\n"),
+            "  a:\n    b.c:\n      \"1\": \"1.10\""
+        );
+        assert_eq!(
+            flow_entry(&keys, Payload::Scalar("x,y")),
+            "a: {b.c: {\"1\": \"x,y\"}}"
+        );
+        let fields = [
+            ("name".to_string(), "app".to_string()),
+            ("newTag".to_string(), "0.1".to_string()),
+        ];
+        let item = Payload::Item(&fields);
+        assert_eq!(
+            block_lines(0, 2, 2, &keys[..1], item, "\n"),
+            "a:\n  - name: app\n    newTag: \"0.1\""
+        );
+        assert_eq!(
+            block_lines(4, 2, 0, &[], item, "\n"),
+            "    - name: app\n      newTag: \"0.1\""
+        );
+        assert_eq!(
+            flow_entry(&keys[..1], item),
+            "a: [{name: app, newTag: \"0.1\"}]"
+        );
     }
 }

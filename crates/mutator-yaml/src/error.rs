@@ -13,7 +13,9 @@ pub enum EditError {
     },
 
     /// A key was looked up in something that is not a mapping.
-    #[error("`{at}` is {found}, not a mapping, so the path cannot continue below it; check the path")]
+    #[error(
+        "`{at}` is {found}, not a mapping, so the path cannot continue below it; check the path"
+    )]
     NotAMapping {
         /// Where the non-mapping sits.
         at: String,
@@ -42,11 +44,11 @@ pub enum EditError {
     /// The path goes through an alias, or through a node whose anchor is used elsewhere, or
     /// through a mapping whose missing key may come from a `<<` merge. Editing would change
     /// other places too (or silently shadow them), so the engine refuses rather than guesses.
-    #[error("`{at}`: {detail}; edit the anchored original or remove the alias first")]
+    #[error("`{at}`: {detail}")]
     Alias {
         /// Where the alias, anchor or merge key was found.
         at: String,
-        /// Which of the three cases applies.
+        /// Which of the three cases applies, and what to do about it.
         detail: String,
     },
 
@@ -67,7 +69,9 @@ pub enum EditError {
     },
 
     /// The path is missing and needs a sequence item to be created, which the engine never does.
-    #[error("`{at}` does not exist and a sequence item cannot be created by a path; add the list item first")]
+    #[error(
+        "`{at}` does not exist and a sequence item cannot be created by a path; add the list item first"
+    )]
     CannotCreate {
         /// The first missing part that would have to be a sequence.
         at: String,
@@ -109,6 +113,42 @@ pub enum EditError {
         matches: usize,
     },
 
+    /// No item with this name exists (an image entry, a container, ...). `available` lists
+    /// the names that do exist, so the caller can correct a typo.
+    #[error("no {what} named {name:?} in `{at}`; available: {}", list_or_none(.available))]
+    NameNotFound {
+        /// What was looked for, e.g. "container".
+        what: String,
+        /// The name asked for.
+        name: String,
+        /// Where the items were searched.
+        at: String,
+        /// The names found there.
+        available: Vec<String>,
+    },
+
+    /// More than one item carries this name, so the engine cannot tell which one is meant.
+    #[error("{count} {what}s are named {name:?} in `{at}`; make the names unique first")]
+    AmbiguousName {
+        /// What was looked for, e.g. "container".
+        what: String,
+        /// The duplicated name.
+        name: String,
+        /// Where the items were searched.
+        at: String,
+        /// How many items carry it.
+        count: usize,
+    },
+
+    /// A container image reference (or a part given to replace one) is malformed.
+    #[error("invalid image reference {reference:?}: {reason}")]
+    InvalidImageReference {
+        /// The offending text.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The post-edit guard found that the result would not be exactly the requested change.
     /// The bad text is never returned. This is a bug in the engine, not in the request.
     #[error("the edit was not applied because its safety check failed: {reason}")]
@@ -116,4 +156,12 @@ pub enum EditError {
         /// What the guard saw.
         reason: String,
     },
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }

@@ -13,29 +13,54 @@
 //! set" and the value reads back unchanged. Anything ambiguous (aliases, anchored nodes used
 //! elsewhere, `<<` merges, duplicate keys, tags, block scalars) is refused, never guessed.
 //!
+//! Refused on purpose, each with its own [`EditError`] variant: targets that are block scalars
+//! (`|`, `>`), creating sequence items by path (only [`set_kustomize_image`] appends one,
+//! a whole new `images:` entry), keys under a null sequence item, explicit tags,
+//! non-string or alias keys, and files the two parsers split into documents differently.
+//! Multi-document files: the plain functions use the first document; the `_in` variants take
+//! a [`DocSelector`] (index, or `kind` + `metadata.name`).
+//!
+//! On top of `set_scalar` sit two image helpers: [`set_kustomize_image`] edits (or appends) a
+//! kustomization `images:` entry, and [`set_container_image`] rewrites one container's image
+//! reference in a workload manifest, keeping `repo:tag@digest` well formed.
+//!
 //! This crate is pure: no I/O, no async, no dependency on the rest of the workspace, so any
 //! layer can call it and it can be tested on strings alone.
 
+#![warn(missing_docs)]
+
+mod append;
 mod cst;
 mod doc;
 mod edit;
 mod error;
 mod guard;
+mod image_ref;
+mod kustomize;
 mod locate;
+mod manifest;
+mod ops;
 mod path;
 mod quote;
+mod remove;
 mod semantic;
 
 use std::ops::Range;
 
 pub use doc::DocSelector;
 pub use error::EditError;
+pub use image_ref::ImageReference;
+pub use kustomize::{
+    KustomizeImage, KustomizeImageState, get_kustomize_image, set_kustomize_image,
+};
+pub use manifest::{ContainerImage, get_container_image, set_container_image};
 pub use path::{KeyPath, PathError, Segment};
 
 use locate::Located;
 
-/// Reads the scalar at `path` in the first document as the string YAML gives for it
-/// (`tag: 1.10` gives `"1.10"`, `tag: "1.4.2"` gives `"1.4.2"`, `tag: ''` gives `""`).
+/// Reads the scalar at `path` in the first document as a string: quoted and block scalars
+/// decoded, plain numbers and bools exactly as written (`tag: 1.10` gives `"1.10"`, not `"1.1"`;
+/// `tag: "1.4.2"` gives `"1.4.2"`; `tag: ''` gives `""`).
 ///
 /// `Ok(None)` when the path or a parent is absent (including an index past the end) or the
 /// value is null (`tag:`, `tag: ~`, `tag: null`). Errors when the value is a mapping or
@@ -73,18 +98,7 @@ pub fn set_scalar_in(
     value: &str,
 ) -> Result<String, EditError> {
     let loaded = doc::load(src, selector, path)?;
-    let located = locate::locate(loaded.doc.as_ref(), path)?;
-    // A no-op only when YAML already reads the target as this very string: a plain `1.10` or
-    // `true` is a number or bool, and setting the string "1.10" must quote it.
-    if matches!(located, Located::Scalar { .. })
-        && semantic::get(loaded.value(), path) == Some(&yaml_serde::Value::String(value.to_owned()))
-    {
-        return Ok(src.to_owned());
-    }
-    let splices = edit::plan(src, path, located, value)?;
-    let edited = edit::apply(src, splices);
-    guard::check(&loaded.values, loaded.index, path, value, &edited)?;
-    Ok(edited)
+    Ok(ops::set(src, &loaded, path, value)?.map_or_else(|| src.to_owned(), |(edited, _)| edited))
 }
 
 /// Byte range of the scalar at `path` in the first document, quotes included; `Ok(None)` when
@@ -107,5 +121,10 @@ pub fn value_span_in(
             edit::scalar_span(&scalar, &container).unwrap_or_else(|()| cst::range(&scalar)),
         )),
         Located::Missing { .. } | Located::OutOfRange { .. } => Ok(None),
+        // `locate` reports a collection at the target as an error, never as this.
+        Located::Collection { node } => Err(EditError::NotAScalar {
+            at: path.to_string(),
+            found: cst::describe(Some(&node)),
+        }),
     }
 }

@@ -4,6 +4,7 @@
 //! All refusals about the shape of the file (aliases, duplicates, wrong node kinds) happen here,
 //! before anything is edited.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use yaml_edit::SyntaxKind as K;
@@ -34,6 +35,8 @@ pub(crate) enum Located {
     Missing { depth: usize, point: InsertPoint },
     /// The path indexes past the end of a sequence.
     OutOfRange { at: String, len: usize },
+    /// The path ends at a mapping or sequence; only [`locate_any`] returns this.
+    Collection { node: Node },
 }
 
 /// The path text for error messages; the root gets a name since "" says nothing.
@@ -47,7 +50,10 @@ pub(crate) fn at(path: &KeyPath, n: usize) -> String {
 
 struct Walker<'a> {
     path: &'a KeyPath,
-    used_aliases: HashSet<String>,
+    doc: &'a Node,
+    /// Names used by `*alias` in the document; collected only when the path meets an anchor,
+    /// since that means walking every token of the document.
+    used_aliases: OnceCell<HashSet<String>>,
 }
 
 impl Walker<'_> {
@@ -57,15 +63,20 @@ impl Walker<'_> {
         if content.node.as_ref().is_some_and(|n| n.kind() == K::ALIAS) {
             return Err(EditError::Alias {
                 at: at(self.path, depth),
-                detail: "this is an alias (*name) of another node".into(),
+                detail: "this is an alias (*name) of another node; edit the anchored original, or replace the alias with its own value".into(),
             });
         }
         if let Some(anchor) = &content.anchor
-            && self.used_aliases.contains(anchor)
+            && self
+                .used_aliases
+                .get_or_init(|| cst::alias_names(self.doc))
+                .contains(anchor)
         {
             return Err(EditError::Alias {
                 at: at(self.path, depth),
-                detail: format!("this node is anchored as &{anchor} and used elsewhere as *{anchor}"),
+                detail: format!(
+                    "this node is anchored as &{anchor} and reused as *{anchor}, so an edit would change those places too; replace the aliases with copies first"
+                ),
             });
         }
         if let Some(tag) = &content.tag {
@@ -87,7 +98,9 @@ impl Walker<'_> {
                     if plain && !plain_key_is_string(&text) {
                         return Err(EditError::Unsupported {
                             at: at(self.path, depth + 1),
-                            what: format!("the key {text} is not a string in YAML (quote it in the file)"),
+                            what: format!(
+                                "the key {text} is not a string in YAML (quote it in the file)"
+                            ),
                         });
                     }
                     if found.is_some() {
@@ -105,7 +118,7 @@ impl Walker<'_> {
         if found.is_none() && has_merge {
             return Err(EditError::Alias {
                 at: at(self.path, depth + 1),
-                detail: "the key is not written here but the mapping has a `<<` merge key that may supply it".into(),
+                detail: "the key is not written here but the mapping has a `<<` merge key that may supply it; add the key to this mapping by hand first".into(),
             });
         }
         if found.is_none() && has_opaque {
@@ -127,8 +140,19 @@ fn plain_key_is_string(text: &str) -> bool {
     )
 }
 
-/// Locates `path` in `doc` (`None` for a file without any document node).
+/// Locates the scalar at `path` in `doc` (`None` for a file without any document node); a
+/// mapping or sequence there is an error.
 pub(crate) fn locate(doc: Option<&Node>, path: &KeyPath) -> Result<Located, EditError> {
+    walk(doc, path, false)
+}
+
+/// Like [`locate`], but a path that ends at a mapping or sequence gives
+/// [`Located::Collection`], for edits of the collection itself.
+pub(crate) fn locate_any(doc: Option<&Node>, path: &KeyPath) -> Result<Located, EditError> {
+    walk(doc, path, true)
+}
+
+fn walk(doc: Option<&Node>, path: &KeyPath, want_collection: bool) -> Result<Located, EditError> {
     let Some(doc) = doc else {
         return Ok(Located::Missing {
             depth: 0,
@@ -137,7 +161,8 @@ pub(crate) fn locate(doc: Option<&Node>, path: &KeyPath) -> Result<Located, Edit
     };
     let walker = Walker {
         path,
-        used_aliases: cst::alias_names(doc),
+        doc,
+        used_aliases: OnceCell::new(),
     };
     let mut container = doc.clone();
     let mut content = cst::content_of(doc);
@@ -209,6 +234,9 @@ pub(crate) fn locate(doc: Option<&Node>, path: &KeyPath) -> Result<Located, Edit
     walker.check_node(&content, depth)?;
     match content.node {
         Some(scalar) if scalar.kind() == K::SCALAR => Ok(Located::Scalar { scalar, container }),
+        Some(node) if want_collection && matches!(node.kind(), K::MAPPING | K::SEQUENCE) => {
+            Ok(Located::Collection { node })
+        }
         Some(other) => Err(EditError::NotAScalar {
             at: at(path, depth),
             found: cst::describe(Some(&other)),
@@ -224,10 +252,7 @@ pub(crate) fn locate(doc: Option<&Node>, path: &KeyPath) -> Result<Located, Edit
 fn empty_position(container: &Node, depth: usize) -> Result<Located, EditError> {
     if container.kind() == K::DOCUMENT && depth == 0 {
         let content = cst::content_of(container);
-        let explicit_null = content
-            .node
-            .as_ref()
-            .is_some_and(|n| !n.text().is_empty());
+        let explicit_null = content.node.as_ref().is_some_and(|n| !n.text().is_empty());
         if !explicit_null {
             return Ok(Located::Missing {
                 depth: 0,

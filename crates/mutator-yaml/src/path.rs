@@ -185,7 +185,9 @@ impl<'a> Parser<'a> {
                         return Err(self.fail(self.pos - 1, "the path ends with '.'"));
                     }
                     if self.peek() == Some('[') {
-                        return Err(self.fail(self.pos, "'[' cannot follow '.'; write a[0] or a[\"k\"]"));
+                        return Err(
+                            self.fail(self.pos, "'[' cannot follow '.'; write a[0] or a[\"k\"]")
+                        );
                     }
                     segments.push(self.bare_key()?);
                 }
@@ -320,8 +322,14 @@ mod tests {
         );
         assert_eq!(p("[2]").segments(), [Segment::Index(2)]);
         assert_eq!(p(r#"["a\"b\\c"]"#).segments(), [key("a\"b\\c")]);
-        assert_eq!(p("a[1][2]").segments(), [key("a"), Segment::Index(1), Segment::Index(2)]);
-        assert_eq!(p("redis-ha.image").segments(), [key("redis-ha"), key("image")]);
+        assert_eq!(
+            p("a[1][2]").segments(),
+            [key("a"), Segment::Index(1), Segment::Index(2)]
+        );
+        assert_eq!(
+            p("redis-ha.image").segments(),
+            [key("redis-ha"), key("image")]
+        );
         assert_eq!(p("a/b.c d").segments(), [key("a/b"), key("c d")]);
     }
 

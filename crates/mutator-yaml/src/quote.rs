@@ -41,18 +41,7 @@ pub(crate) fn resolves_to_non_string(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "" | "~"
-            | "null"
-            | "y"
-            | "yes"
-            | "n"
-            | "no"
-            | "true"
-            | "false"
-            | "on"
-            | "off"
-            | "<<"
-            | "="
+        "" | "~" | "null" | "y" | "yes" | "n" | "no" | "true" | "false" | "on" | "off" | "<<" | "="
     ) {
         return true;
     }
@@ -121,9 +110,10 @@ fn is_sexagesimal(s: &str) -> bool {
         None => (s, None),
     };
     let mut parts = whole.split(':');
-    let first_ok = parts
-        .next()
-        .is_some_and(|p| p.starts_with(|c: char| c.is_ascii_digit()) && p.chars().all(|c| c.is_ascii_digit() || c == '_'));
+    let first_ok = parts.next().is_some_and(|p| {
+        p.starts_with(|c: char| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_ascii_digit() || c == '_')
+    });
     let mut rest = 0;
     for p in parts {
         if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit() || c == '_') {
@@ -131,15 +121,14 @@ fn is_sexagesimal(s: &str) -> bool {
         }
         rest += 1;
     }
-    first_ok
-        && rest > 0
-        && frac.is_none_or(|f| f.chars().all(|c| c.is_ascii_digit() || c == '_'))
+    first_ok && rest > 0 && frac.is_none_or(|f| f.chars().all(|c| c.is_ascii_digit() || c == '_'))
 }
 
 /// YAML 1.1 timestamps: 2001-12-14, optionally followed by a time after `T`, `t` or a space.
 fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
     if !digits(0..4) || b.get(4) != Some(&b'-') {
         return false;
     }
@@ -182,7 +171,9 @@ pub(crate) fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     if resolves_to_non_string(s) {
         return false;
     }
-    if s.chars().any(|c| !is_printable(c) || is_line_break(c) || c == '\t') {
+    if s.chars()
+        .any(|c| !is_printable(c) || is_line_break(c) || c == '\t')
+    {
         return false;
     }
     if s.starts_with(' ') || s.ends_with(' ') || s.starts_with("---") || s.starts_with("...") {
@@ -193,7 +184,24 @@ pub(crate) fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     };
     if matches!(
         first,
-        '-' | '?' | ':' | ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`'
+        '-' | '?'
+            | ':'
+            | ','
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '#'
+            | '&'
+            | '*'
+            | '!'
+            | '|'
+            | '>'
+            | '\''
+            | '"'
+            | '%'
+            | '@'
+            | '`'
     ) {
         // `-x` would be safe in YAML 1.2, but `-` alone or `- x` is a sequence entry and some
         // older readers disagree on the rest, so any leading indicator is quoted.
@@ -315,10 +323,46 @@ mod tests {
     #[test]
     fn numbers_bools_nulls_and_timestamps_are_not_plain_safe() {
         for s in [
-            "1.10", "1e3", "1E3", "1.5e-3", "0x1F", "0o17", "0b101", "010", "0", "-1", "+1", "1_000",
-            ".5", "1.", ".inf", "-.inf", ".NaN", "true", "True", "FALSE", "no", "No", "yes", "on",
-            "OFF", "y", "n", "Y", "~", "null", "NULL", "", "12:30", "1:20:30.5", "2024-01-15",
-            "2001-12-14t21:59:43.10-05:00", "<<", "=", "inf", "-Infinity",
+            "1.10",
+            "1e3",
+            "1E3",
+            "1.5e-3",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "010",
+            "0",
+            "-1",
+            "+1",
+            "1_000",
+            ".5",
+            "1.",
+            ".inf",
+            "-.inf",
+            ".NaN",
+            "true",
+            "True",
+            "FALSE",
+            "no",
+            "No",
+            "yes",
+            "on",
+            "OFF",
+            "y",
+            "n",
+            "Y",
+            "~",
+            "null",
+            "NULL",
+            "",
+            "12:30",
+            "1:20:30.5",
+            "2024-01-15",
+            "2001-12-14t21:59:43.10-05:00",
+            "<<",
+            "=",
+            "inf",
+            "-Infinity",
         ] {
             assert!(resolves_to_non_string(s), "{s:?} should need quotes");
             assert!(!plain_is_safe(s, false), "{s:?}");
@@ -351,15 +395,47 @@ mod tests {
     #[test]
     fn structural_characters_force_quotes() {
         for s in [
-            "a: b", "a #b", "a:", "- a", "-", "? a", ": a", "*x", "&x", "!x", "{a}", "[a]", "]", "}",
-            ",", "|x", ">x", "%x", "@x", "`x", "'q'", "\"q\"", " lead", "trail ", "tab\tx", "multi\nline",
-            "#c", "---", "...", "bell\u{7}", "bom\u{FEFF}", "nel\u{85}",
+            "a: b",
+            "a #b",
+            "a:",
+            "- a",
+            "-",
+            "? a",
+            ": a",
+            "*x",
+            "&x",
+            "!x",
+            "{a}",
+            "[a]",
+            "]",
+            "}",
+            ",",
+            "|x",
+            ">x",
+            "%x",
+            "@x",
+            "`x",
+            "'q'",
+            "\"q\"",
+            " lead",
+            "trail ",
+            "tab\tx",
+            "multi\nline",
+            "#c",
+            "---",
+            "...",
+            "bell\u{7}",
+            "bom\u{FEFF}",
+            "nel\u{85}",
         ] {
             assert!(!plain_is_safe(s, false), "{s:?} must be quoted");
         }
         for s in ["a,b", "a[b", "a}b", "x:y"] {
             assert!(plain_is_safe(s, false), "{s:?} is fine in block context");
-            assert!(!plain_is_safe(s, true), "{s:?} must be quoted in flow context");
+            assert!(
+                !plain_is_safe(s, true),
+                "{s:?} must be quoted in flow context"
+            );
         }
     }
 
@@ -382,12 +458,18 @@ mod tests {
     fn decode_inline_handles_each_style() {
         assert_eq!(decode_inline("plain key").as_deref(), Some("plain key"));
         assert_eq!(decode_inline("'it''s'").as_deref(), Some("it's"));
-        assert_eq!(decode_inline(r#""a\"b\x41\u00e9\n""#).as_deref(), Some("a\"bAé\n"));
+        assert_eq!(
+            decode_inline(r#""a\"b\x41\u00e9\n""#).as_deref(),
+            Some("a\"bAé\n")
+        );
         assert_eq!(decode_inline("'a\nb'"), None);
         assert_eq!(decode_inline(r#""\q""#), None);
         for s in ["a b", "it's", "x\"y\\z\t\u{1}", "é€𝄞"] {
             assert_eq!(decode_inline(&double_quote(s)).as_deref(), Some(s));
-            assert_eq!(decode_inline(&render(s, Style::Single, false)).as_deref(), Some(s));
+            assert_eq!(
+                decode_inline(&render(s, Style::Single, false)).as_deref(),
+                Some(s)
+            );
         }
     }
 }

@@ -38,7 +38,9 @@ pub(crate) fn get<'a>(mut value: &'a Value, path: &KeyPath) -> Option<&'a Value>
 }
 
 /// Applies the intended edit to a parsed tree: missing keys (and null parents) become
-/// mappings, the target becomes the string. Errors describe why the intent does not fit.
+/// mappings, the target becomes the string. The guard uses the clone-free
+/// [`difference_after_set`]; this is its reference in the tests.
+#[cfg(test)]
 pub(crate) fn set(root: &mut Value, path: &KeyPath, new: &str) -> Result<(), String> {
     let mut value = root;
     for segment in path.segments() {
@@ -63,6 +65,153 @@ pub(crate) fn set(root: &mut Value, path: &KeyPath, new: &str) -> Result<(), Str
     }
     *value = Value::String(new.to_owned());
     Ok(())
+}
+
+/// Removes the mapping entry at `path` (keeping the order of the others). Errors when it is
+/// not there, since a removal the file does not need is never planned.
+pub(crate) fn remove(root: &mut Value, path: &KeyPath) -> Result<(), String> {
+    let (parent, last) = path.parent_and_last();
+    let Some(container) = get_mut(root, parent) else {
+        return Err("the parent of the removed key is missing".into());
+    };
+    match (last, container) {
+        (Segment::Key(k), Value::Mapping(m)) => m
+            .shift_remove(k.as_str())
+            .map(|_| ())
+            .ok_or_else(|| format!("key {k:?} is not there")),
+        _ => Err("only a mapping key can be removed".into()),
+    }
+}
+
+/// Appends `item` to the sequence at `path`; a missing or null sequence (and missing parent
+/// mappings) is created, as the append writes it.
+pub(crate) fn append(root: &mut Value, path: &KeyPath, item: Value) -> Result<(), String> {
+    let mut value = root;
+    for segment in path.segments() {
+        value = match (segment, value) {
+            (Segment::Key(k), v) => {
+                if v.is_null() {
+                    *v = Value::Mapping(Mapping::new());
+                }
+                let Value::Mapping(m) = v else {
+                    return Err(format!("expected a mapping before key {k:?}"));
+                };
+                m.entry(Value::String(k.clone())).or_insert(Value::Null)
+            }
+            (Segment::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
+                Some(v) => v,
+                None => return Err(format!("index {i} out of range")),
+            },
+            (Segment::Index(i), _) => return Err(format!("expected a sequence before index {i}")),
+        };
+    }
+    if value.is_null() {
+        *value = Value::Sequence(Vec::new());
+    }
+    match value {
+        Value::Sequence(s) => {
+            s.push(item);
+            Ok(())
+        }
+        _ => Err("the append target is not a sequence".into()),
+    }
+}
+
+fn get_mut<'a>(mut value: &'a mut Value, path: &[Segment]) -> Option<&'a mut Value> {
+    for segment in path {
+        value = match (segment, value) {
+            (Segment::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
+            (Segment::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// Where `edited` differs from "`original` with the string `new` set at `path`"; `None` when it
+/// is exactly that. Same verdict as cloning `original`, applying [`set`] and comparing, but
+/// without the clone: off the path, subtrees are compared as they are; on the path, every
+/// entry must keep its key and position, and a created key must be the mapping's last entry
+/// (inserts are written after the last entry). `original` is `None` where the path is new.
+pub(crate) fn difference_after_set(
+    original: Option<&Value>,
+    edited: &Value,
+    path: &[Segment],
+    new: &str,
+) -> Option<String> {
+    let Some((segment, rest)) = path.split_first() else {
+        return match edited {
+            Value::String(s) if s == new => None,
+            other => Some(format!("(value {} where {new:?} was set)", short(other))),
+        };
+    };
+    match segment {
+        Segment::Key(k) => {
+            let empty = Mapping::new();
+            let before = match original {
+                None | Some(Value::Null) => &empty,
+                Some(Value::Mapping(m)) => m,
+                Some(other) => {
+                    return Some(format!("(the original has {} before {k:?})", short(other)));
+                }
+            };
+            let Value::Mapping(after) = edited else {
+                return Some(format!("(not a mapping after edit: {})", short(edited)));
+            };
+            let key = Value::String(k.clone());
+            let existed = before.contains_key(&key);
+            let want_len = before.len() + usize::from(!existed);
+            if after.len() != want_len {
+                return Some(format!("(mapping of {} keys -> {})", want_len, after.len()));
+            }
+            for ((kb, vb), (ka, va)) in before.iter().zip(after.iter()) {
+                if kb != ka {
+                    return Some(format!("{} (key moved or renamed)", key_label(kb)));
+                }
+                let inner = if *kb == key {
+                    difference_after_set(Some(vb), va, rest, new)
+                } else {
+                    first_difference(vb, va)
+                };
+                if let Some(inner) = inner {
+                    return Some(join(&key_label(kb), &inner));
+                }
+            }
+            if existed {
+                return None;
+            }
+            match after.iter().last() {
+                Some((ka, va)) if *ka == key => {
+                    difference_after_set(None, va, rest, new).map(|d| join(k, &d))
+                }
+                _ => Some(format!("{k} (not added as the last key)")),
+            }
+        }
+        Segment::Index(i) => {
+            let (Some(Value::Sequence(before)), Value::Sequence(after)) = (original, edited) else {
+                return Some(format!("(not a sequence at [{i}])"));
+            };
+            if before.len() != after.len() {
+                return Some(format!(
+                    "(sequence length {} -> {})",
+                    before.len(),
+                    after.len()
+                ));
+            }
+            before
+                .iter()
+                .zip(after)
+                .enumerate()
+                .find_map(|(j, (b, a))| {
+                    let inner = if j == *i {
+                        difference_after_set(Some(b), a, rest, new)
+                    } else {
+                        first_difference(b, a)
+                    };
+                    inner.map(|d| join(&format!("[{j}]"), &d))
+                })
+        }
+    }
 }
 
 /// Where two trees first differ, as a path-like string; `None` if they are equal.
@@ -151,14 +300,83 @@ mod tests {
         assert_eq!(parse_documents("a: 1\n---\nb: 2\n").unwrap().len(), 2);
         assert_eq!(parse_documents("").unwrap(), vec![Value::Null]);
         assert_eq!(parse_documents("# only\n").unwrap(), vec![Value::Null]);
-        assert_eq!(parse_documents("\u{FEFF}a: 1\nb: 2\n").unwrap(), vec![v("a: 1\nb: 2")]);
-        assert!(parse_documents("a: 1\na: 2\n").unwrap_err().contains("duplicate"));
+        assert_eq!(
+            parse_documents("\u{FEFF}a: 1\nb: 2\n").unwrap(),
+            vec![v("a: 1\nb: 2")]
+        );
+        assert!(
+            parse_documents("a: 1\na: 2\n")
+                .unwrap_err()
+                .contains("duplicate")
+        );
+    }
+
+    /// The clone-free check agrees with "clone, set, compare" on matches and mismatches.
+    #[test]
+    fn difference_after_set_agrees_with_set_then_compare() {
+        let original = v("a:\n  b: 1\n  c: [x, y]\nn:\nz: 2\n");
+        let cases = [
+            ("a.b", "a:\n  b: '9'\n  c: [x, y]\nn:\nz: 2\n", true),
+            ("a.c[1]", "a:\n  b: 1\n  c: [x, '9']\nn:\nz: 2\n", true),
+            ("a.d", "a:\n  b: 1\n  c: [x, y]\n  d: '9'\nn:\nz: 2\n", true),
+            (
+                "n.m.k",
+                "a:\n  b: 1\n  c: [x, y]\nn: {m: {k: '9'}}\nz: 2\n",
+                true,
+            ),
+            ("new", "a:\n  b: 1\n  c: [x, y]\nn:\nz: 2\nnew: '9'\n", true),
+            // The new key in the wrong place, a neighbour changed, the wrong value.
+            (
+                "new",
+                "new: '9'\na:\n  b: 1\n  c: [x, y]\nn:\nz: 2\n",
+                false,
+            ),
+            ("a.b", "a:\n  b: '9'\n  c: [x, z]\nn:\nz: 2\n", false),
+            ("a.b", "a:\n  b: 9\n  c: [x, y]\nn:\nz: 2\n", false),
+            ("a.c[0]", "a:\n  b: 1\n  c: ['9']\nn:\nz: 2\n", false),
+            ("a.b", "a:\n  c: [x, y]\n  b: '9'\nn:\nz: 2\n", false),
+        ];
+        for (path, edited, same) in cases {
+            let path: KeyPath = path.parse().unwrap();
+            let edited = v(edited);
+            let got = difference_after_set(Some(&original), &edited, path.segments(), "9");
+            assert_eq!(got.is_none(), same, "{path}: {got:?}");
+            if !matches!(path.to_string().as_str(), "a.b" | "new") || same {
+                let mut expected = original.clone();
+                set(&mut expected, &path, "9").unwrap();
+                assert_eq!(
+                    first_difference(&expected, &edited).is_none(),
+                    same,
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn remove_and_append() {
+        let mut doc = v("images:\n- name: a\n  digest: d\n  newTag: t\n");
+        remove(&mut doc, &"images[0].digest".parse().unwrap()).unwrap();
+        assert_eq!(doc, v("images: [{name: a, newTag: t}]"));
+        assert!(remove(&mut doc, &"images[0].digest".parse().unwrap()).is_err());
+        append(&mut doc, &"images".parse().unwrap(), v("{name: b}")).unwrap();
+        assert_eq!(doc, v("images: [{name: a, newTag: t}, {name: b}]"));
+        let mut empty = v("kind: K\n");
+        append(&mut empty, &"images".parse().unwrap(), v("{name: b}")).unwrap();
+        assert_eq!(empty, v("kind: K\nimages: [{name: b}]"));
+        assert!(append(&mut empty, &"kind".parse().unwrap(), Value::Null).is_err());
     }
 
     #[test]
     fn first_difference_names_the_path() {
-        assert_eq!(first_difference(&v("a: {b: [1, 2]}"), &v("a: {b: [1, 3]}")).as_deref(), Some("a.b[1] (value 2 -> 3)"));
-        assert_eq!(first_difference(&v("a: 1"), &v("a: 1\nc: 2")).as_deref(), Some("c (added by edit)"));
+        assert_eq!(
+            first_difference(&v("a: {b: [1, 2]}"), &v("a: {b: [1, 3]}")).as_deref(),
+            Some("a.b[1] (value 2 -> 3)")
+        );
+        assert_eq!(
+            first_difference(&v("a: 1"), &v("a: 1\nc: 2")).as_deref(),
+            Some("c (added by edit)")
+        );
         assert_eq!(first_difference(&v("a: 1"), &v("a: 1")), None);
     }
 }

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mutator_yaml::{
-    DocSelector, EditError, KeyPath, get_scalar, get_scalar_in, set_scalar, set_scalar_in, value_span,
+    DocSelector, EditError, KeyPath, get_scalar, get_scalar_in, set_scalar, set_scalar_in,
+    value_span,
 };
 
 fn p(s: &str) -> KeyPath {
@@ -48,13 +49,19 @@ sidecar:
 #[test]
 fn set_in_nested_mapping_changes_only_the_scalar() {
     let out = set(VALUES, "image.pullPolicy", "Always");
-    assert_eq!(out, VALUES.replace("pullPolicy: IfNotPresent", "pullPolicy: Always"));
+    assert_eq!(
+        out,
+        VALUES.replace("pullPolicy: IfNotPresent", "pullPolicy: Always")
+    );
 }
 
 #[test]
 fn keeps_double_quotes_and_the_trailing_comment() {
     let out = set(VALUES, "image.tag", "1.4.2");
-    assert_eq!(out, VALUES.replace("tag: \"1.2.3\"  #", "tag: \"1.4.2\"  #"));
+    assert_eq!(
+        out,
+        VALUES.replace("tag: \"1.2.3\"  #", "tag: \"1.4.2\"  #")
+    );
 }
 
 #[test]
@@ -69,13 +76,33 @@ fn keeps_single_quotes_inside_a_flow_mapping() {
 #[test]
 fn keeps_plain_style_and_comment_after_a_plain_value() {
     let out = set(VALUES, "image.repository", "ghcr.io/org/nginx");
-    assert_eq!(out, VALUES.replace("repository: nginx # upstream", "repository: ghcr.io/org/nginx # upstream"));
+    assert_eq!(
+        out,
+        VALUES.replace(
+            "repository: nginx # upstream",
+            "repository: ghcr.io/org/nginx # upstream"
+        )
+    );
 }
 
 #[test]
 fn quotes_values_that_would_change_type() {
     let src = "a:\n  tag: v1 # c\n";
-    for value in ["1.10", "true", "null", "010", "0x1F", "1e3", "~", "", "no", "on", "12:30", "2024-01-02", ".inf"] {
+    for value in [
+        "1.10",
+        "true",
+        "null",
+        "010",
+        "0x1F",
+        "1e3",
+        "~",
+        "",
+        "no",
+        "on",
+        "12:30",
+        "2024-01-02",
+        ".inf",
+    ] {
         let out = set(src, "a.tag", value);
         let expected = format!("a:\n  tag: \"{value}\" # c\n");
         assert_eq!(out, expected, "value {value:?}");
@@ -87,7 +114,10 @@ fn quotes_values_that_would_change_type() {
     assert_eq!(set("tag: v1\n", "tag", "a: b"), "tag: \"a: b\"\n");
     assert_eq!(set("tag: v1\n", "tag", "x #y"), "tag: \"x #y\"\n");
     assert_eq!(set("tag: v1\n", "tag", "- a"), "tag: \"- a\"\n");
-    assert_eq!(set("tag: v1\n", "tag", "a\tb\u{1}"), "tag: \"a\\tb\\x01\"\n");
+    assert_eq!(
+        set("tag: v1\n", "tag", "a\tb\u{1}"),
+        "tag: \"a\\tb\\x01\"\n"
+    );
     assert_eq!(set("tag: 'v1'\n", "tag", "l1\nl2"), "tag: \"l1\\nl2\"\n");
     // A plain value that is safe stays plain, even replacing a number.
     assert_eq!(set("tag: 0.1\n", "tag", "9.9.9-rc1"), "tag: 9.9.9-rc1\n");
@@ -107,8 +137,14 @@ fn same_text_but_another_type_is_quoted_not_skipped() {
     // get_scalar reads these as written, but YAML (and Helm) read a float and a bool.
     let src = "tag: 1.10 # float\nflag: true\n";
     assert_eq!(get(src, "tag").as_deref(), Some("1.10"));
-    assert_eq!(set(src, "tag", "1.10"), "tag: \"1.10\" # float\nflag: true\n");
-    assert_eq!(set(src, "flag", "true"), "tag: 1.10 # float\nflag: \"true\"\n");
+    assert_eq!(
+        set(src, "tag", "1.10"),
+        "tag: \"1.10\" # float\nflag: true\n"
+    );
+    assert_eq!(
+        set(src, "flag", "true"),
+        "tag: 1.10 # float\nflag: \"true\"\n"
+    );
 }
 
 #[test]
@@ -140,7 +176,10 @@ fn inserts_missing_parents_with_the_files_indent_step() {
         set(four, "app.image.tag", "v2"),
         "app:\n    name: x\n    deep:\n        a: 1\n    image:\n        tag: v2\n"
     );
-    assert_eq!(set(two, "new.image.tag", "v2"), "app:\n  name: x\nnew:\n  image:\n    tag: v2\n");
+    assert_eq!(
+        set(two, "new.image.tag", "v2"),
+        "app:\n  name: x\nnew:\n  image:\n    tag: v2\n"
+    );
 }
 
 #[test]
@@ -207,7 +246,10 @@ fn crlf_is_kept_on_set_and_insert() {
 fn byte_order_mark_is_kept() {
     let src = "\u{FEFF}image:\n  tag: v1\n";
     assert_eq!(set(src, "image.tag", "v2"), "\u{FEFF}image:\n  tag: v2\n");
-    assert_eq!(set(src, "image.digest", "d"), "\u{FEFF}image:\n  tag: v1\n  digest: d\n");
+    assert_eq!(
+        set(src, "image.digest", "d"),
+        "\u{FEFF}image:\n  tag: v1\n  digest: d\n"
+    );
     assert_eq!(set("\u{FEFF}a: 1\n", "b", "x"), "\u{FEFF}a: 1\nb: x\n");
 }
 
@@ -215,13 +257,19 @@ fn byte_order_mark_is_kept() {
 fn missing_final_newline_is_kept() {
     let src = "image:\n  tag: v1 # c";
     assert_eq!(set(src, "image.tag", "v2"), "image:\n  tag: v2 # c");
-    assert_eq!(set(src, "image.digest", "d"), "image:\n  tag: v1 # c\n  digest: d");
+    assert_eq!(
+        set(src, "image.digest", "d"),
+        "image:\n  tag: v1 # c\n  digest: d"
+    );
     assert_eq!(set(src, "top", "d"), "image:\n  tag: v1 # c\ntop: d");
 }
 
 #[test]
 fn comment_only_and_empty_files_get_the_key_appended() {
-    assert_eq!(set("# Helm chart values\n", "image.tag", "v1"), "# Helm chart values\nimage:\n  tag: v1\n");
+    assert_eq!(
+        set("# Helm chart values\n", "image.tag", "v1"),
+        "# Helm chart values\nimage:\n  tag: v1\n"
+    );
     assert_eq!(set("# no newline", "tag", "v1"), "# no newline\ntag: v1");
     assert_eq!(set("", "tag", "1.10"), "tag: \"1.10\"\n");
     assert_eq!(set("---\n", "tag", "v1"), "---\ntag: v1\n");
@@ -231,24 +279,48 @@ fn comment_only_and_empty_files_get_the_key_appended() {
 #[test]
 fn null_parent_gets_children() {
     let src = "image:\n\nother: 1\n";
-    assert_eq!(set(src, "image.tag", "v1"), "image:\n  tag: v1\n\nother: 1\n");
+    assert_eq!(
+        set(src, "image.tag", "v1"),
+        "image:\n  tag: v1\n\nother: 1\n"
+    );
     let src = "image: # set by CI\nother: 1\n";
-    assert_eq!(set(src, "image.tag", "v1"), "image: # set by CI\n  tag: v1\nother: 1\n");
+    assert_eq!(
+        set(src, "image.tag", "v1"),
+        "image: # set by CI\n  tag: v1\nother: 1\n"
+    );
     let src = "image: ~ # c\nother: 1\n";
-    assert_eq!(set(src, "image.tag", "v1"), "image: # c\n  tag: v1\nother: 1\n");
+    assert_eq!(
+        set(src, "image.tag", "v1"),
+        "image: # c\n  tag: v1\nother: 1\n"
+    );
     let src = "svc:\n    image: null\n";
-    assert_eq!(set(src, "svc.image.a.b", "v1"), "svc:\n    image:\n        a:\n            b: v1\n");
-    assert_eq!(set("x: {image: ~}\n", "x.image.tag", "v1"), "x: {image: {tag: v1}}\n");
+    assert_eq!(
+        set(src, "svc.image.a.b", "v1"),
+        "svc:\n    image:\n        a:\n            b: v1\n"
+    );
+    assert_eq!(
+        set("x: {image: ~}\n", "x.image.tag", "v1"),
+        "x: {image: {tag: v1}}\n"
+    );
 }
 
 #[test]
 fn null_value_gets_a_value() {
     assert_eq!(set("digest:\nb: 1\n", "digest", "d"), "digest: d\nb: 1\n");
-    assert_eq!(set("digest:   # c\nb: 1\n", "digest", "d"), "digest: d   # c\nb: 1\n");
+    assert_eq!(
+        set("digest:   # c\nb: 1\n", "digest", "d"),
+        "digest: d   # c\nb: 1\n"
+    );
     assert_eq!(set("digest: ~\n", "digest", "d"), "digest: d\n");
-    assert_eq!(set("digest: null # c\n", "digest", "1.10"), "digest: \"1.10\" # c\n");
+    assert_eq!(
+        set("digest: null # c\n", "digest", "1.10"),
+        "digest: \"1.10\" # c\n"
+    );
     // The space that was there stays; only the new value is inserted after the colon.
-    assert_eq!(set("a: {digest: , b: 1}\n", "a.digest", "d"), "a: {digest: d , b: 1}\n");
+    assert_eq!(
+        set("a: {digest: , b: 1}\n", "a.digest", "d"),
+        "a: {digest: d , b: 1}\n"
+    );
 }
 
 #[test]
@@ -325,10 +397,18 @@ fn aliases_anchors_and_merges_are_refused() {
     assert!(matches!(set_err(src, "base.tag", "v2"), EditError::Alias { at, .. } if at == "base"));
     assert!(matches!(set_err(src, "copy.tag", "v2"), EditError::Alias { at, .. } if at == "copy"));
     assert!(matches!(set_err(src, "copy", "v2"), EditError::Alias { at, .. } if at == "copy"));
-    assert!(matches!(set_err(src, "prod.tag", "v2"), EditError::Alias { at, .. } if at == "prod.tag"));
-    assert!(matches!(get_scalar(src, &p("prod.tag")), Err(EditError::Alias { .. })));
+    assert!(
+        matches!(set_err(src, "prod.tag", "v2"), EditError::Alias { at, .. } if at == "prod.tag")
+    );
+    assert!(matches!(
+        get_scalar(src, &p("prod.tag")),
+        Err(EditError::Alias { .. })
+    ));
     // A key written next to the merge, and an anchor nobody uses, are fine.
-    assert_eq!(set(src, "prod.name", "q"), src.replace("name: p", "name: q"));
+    assert_eq!(
+        set(src, "prod.name", "q"),
+        src.replace("name: p", "name: q")
+    );
     assert_eq!(set(src, "solo", "z"), src.replace("&s x", "&s z"));
     // `y` is a bool in YAML 1.1, so it gets quoted.
     assert_eq!(set(src, "solo", "y"), src.replace("&s x", "&s \"y\""));
@@ -340,19 +420,29 @@ fn aliases_anchors_and_merges_are_refused() {
 fn invalid_yaml_is_refused() {
     for src in ["a: [1, 2\n", "a: b: c\n", "a: 'x\n", "\ta: 1\n"] {
         assert!(
-            matches!(set_err(src, "a", "z"), EditError::InvalidYaml { .. } | EditError::Unsupported { .. }),
+            matches!(
+                set_err(src, "a", "z"),
+                EditError::InvalidYaml { .. } | EditError::Unsupported { .. }
+            ),
             "{src:?}"
         );
     }
-    assert!(matches!(set_err("a: [1, 2\n", "a", "z"), EditError::InvalidYaml { .. }));
+    assert!(matches!(
+        set_err("a: [1, 2\n", "a", "z"),
+        EditError::InvalidYaml { .. }
+    ));
 }
 
 #[test]
 fn duplicate_key_on_the_path_is_refused() {
     let src = "image:\n  tag: a\nimage:\n  tag: b\n";
-    assert!(matches!(set_err(src, "image.tag", "c"), EditError::DuplicateKey { at } if at == "image"));
+    assert!(
+        matches!(set_err(src, "image.tag", "c"), EditError::DuplicateKey { at } if at == "image")
+    );
     let src = "image:\n  tag: a\n  tag: b\n";
-    assert!(matches!(set_err(src, "image.tag", "c"), EditError::DuplicateKey { at } if at == "image.tag"));
+    assert!(
+        matches!(set_err(src, "image.tag", "c"), EditError::DuplicateKey { at } if at == "image.tag")
+    );
     // Elsewhere in the file, it is still invalid YAML.
     assert!(matches!(
         set_err("x: 1\nx: 2\nimage: a\n", "image", "c"),
@@ -363,8 +453,14 @@ fn duplicate_key_on_the_path_is_refused() {
 #[test]
 fn block_scalars_and_tags_are_refused() {
     assert!(matches!(set_err("a: |\n  x\n", "a", "y"), EditError::BlockScalar { at } if at == "a"));
-    assert!(matches!(set_err("a: !!str 010\n", "a", "y"), EditError::Unsupported { .. }));
-    assert!(matches!(set_err("1: x\n", r#"["1"]"#, "y"), EditError::Unsupported { .. }));
+    assert!(matches!(
+        set_err("a: !!str 010\n", "a", "y"),
+        EditError::Unsupported { .. }
+    ));
+    assert!(matches!(
+        set_err("1: x\n", r#"["1"]"#, "y"),
+        EditError::Unsupported { .. }
+    ));
     // Quoted, the same key is a string and can be edited.
     assert_eq!(set("\"1\": x\n", r#"["1"]"#, "z"), "\"1\": z\n");
 }
@@ -373,7 +469,12 @@ fn block_scalars_and_tags_are_refused() {
 fn multi_document_selection() {
     let src = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n---\n# the deployment\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  image: a:1\n";
     let second = DocSelector::Index(1);
-    assert_eq!(get_scalar_in(src, &second, &p("spec.image")).unwrap().as_deref(), Some("a:1"));
+    assert_eq!(
+        get_scalar_in(src, &second, &p("spec.image"))
+            .unwrap()
+            .as_deref(),
+        Some("a:1")
+    );
     assert_eq!(get(src, "spec.image"), None);
     let out = set_scalar_in(src, &second, &p("spec.image"), "a:2").unwrap();
     assert_eq!(out, src.replace("a:1", "a:2"));
@@ -381,7 +482,10 @@ fn multi_document_selection() {
         kind: "Deployment".into(),
         name: "web".into(),
     };
-    assert_eq!(set_scalar_in(src, &by_kind, &p("spec.image"), "a:2").unwrap(), out);
+    assert_eq!(
+        set_scalar_in(src, &by_kind, &p("spec.image"), "a:2").unwrap(),
+        out
+    );
     let out = set_scalar_in(src, &second, &p("spec.replicas"), "3").unwrap();
     assert_eq!(out, format!("{src}  replicas: \"3\"\n"));
     assert!(matches!(
@@ -392,7 +496,10 @@ fn multi_document_selection() {
         kind: "Job".into(),
         name: "web".into(),
     };
-    assert!(matches!(set_scalar_in(src, &missing, &p("a"), "x"), Err(EditError::DocumentNotFound { .. })));
+    assert!(matches!(
+        set_scalar_in(src, &missing, &p("a"), "x"),
+        Err(EditError::DocumentNotFound { .. })
+    ));
     let twice = format!("{src}---\nkind: Deployment\nmetadata:\n  name: web\n");
     assert!(matches!(
         set_scalar_in(&twice, &by_kind, &p("a"), "x"),
@@ -417,5 +524,47 @@ fn error_messages_say_what_to_change() {
         "`image` is the scalar nginx, not a mapping, so the path cannot continue below it; check the path"
     );
     let e = set_err("l: [a]\n", "l[4]", "v1");
-    assert_eq!(e.to_string(), "`l[4]` is out of range: the sequence has 1 item(s); indexes start at 0");
+    assert_eq!(
+        e.to_string(),
+        "`l[4]` is out of range: the sequence has 1 item(s); indexes start at 0"
+    );
+}
+
+#[test]
+fn more_layouts() {
+    // Root sequence.
+    assert_eq!(set("- a: 1\n- a: 2\n", "[1].a", "x"), "- a: 1\n- a: x\n");
+    assert_eq!(set("- a: 1\n", "[0].b", "x"), "- a: 1\n  b: x\n");
+    // Quoted keys match by value.
+    assert_eq!(
+        set("\"image\":\n  'tag': v1\n", "image.tag", "v2"),
+        "\"image\":\n  'tag': v2\n"
+    );
+    // Multi-line flow mapping.
+    assert_eq!(
+        set("a: {\n  x: 1, # c\n  y: 2\n}\n", "a.z", "3"),
+        "a: {\n  x: 1, # c\n  y: 2, z: \"3\"\n}\n"
+    );
+    // Document end marker, and a following document.
+    assert_eq!(set("a: 1\n...\n", "b", "x"), "a: 1\nb: x\n...\n");
+    assert_eq!(
+        set("a: 1\n---\nb: 2\n", "c", "x"),
+        "a: 1\nc: x\n---\nb: 2\n"
+    );
+    // CRLF comment-only file.
+    assert_eq!(set("# c\r\n", "k", "v"), "# c\r\nk: v\r\n");
+    // Trailing whitespace after a value stays.
+    assert_eq!(set("a: 1   \nb: 2\n", "a", "x"), "a: x   \nb: 2\n");
+    // Explicit key syntax.
+    assert_eq!(set("? a\n: 1\n", "a", "x"), "? a\n: x\n");
+    // Non-indented sequence as the last value before an insert.
+    assert_eq!(
+        set("m:\n  l:\n  - 1\n  - 2\nz: 1\n", "m.k", "v"),
+        "m:\n  l:\n  - 1\n  - 2\n  k: v\nz: 1\n"
+    );
+    // Windows file without final newline, insert at the end.
+    assert_eq!(
+        set("a:\r\n  b: 1", "a.c", "2.0"),
+        "a:\r\n  b: 1\r\n  c: \"2.0\""
+    );
 }

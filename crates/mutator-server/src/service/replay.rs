@@ -2,7 +2,7 @@
 //! so the answer survives restarts and holds across replicas without a database.
 
 use mutator_core::MutationId;
-use mutator_core::image_edit::ImageState;
+use mutator_core::image_edit::read_image_state;
 use mutator_core::message::{REQUEST_DIGEST, trailer_value};
 use mutator_forge::CommitInfo;
 
@@ -44,15 +44,10 @@ pub async fn answer(
             Some(parent),
         ) => {
             let path = Intent::values_path(repo, application, environment)?;
-            let keys = &repo.settings.layout.image_keys;
             let bytes = forge.read_file(parent, &path).await?.unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            let read = |k| mutator_yaml_read(&text, k);
-            Some(ImageState {
-                tag: read(&keys.tag),
-                repository: read(&keys.repository),
-                digest: read(&keys.digest),
-            })
+            // The previous state is informational on a replay: a file that cannot be read
+            // reports nothing rather than failing the replay.
+            read_image_state(&bytes, &repo.settings.layout.format, application).ok()
         }
         _ => None,
     };
@@ -70,9 +65,3 @@ pub async fn answer(
         replayed: true,
     })
 }
-
-/// The previous state is informational on a replay: a file that cannot be read reports nothing.
-fn mutator_yaml_read(text: &str, key: &mutator_yaml::KeyPath) -> Option<String> {
-    mutator_yaml::get_scalar(text, key).ok().flatten()
-}
-

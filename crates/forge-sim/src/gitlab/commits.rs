@@ -1,0 +1,160 @@
+//! Commit reads: `GET .../repository/commits` (paged), `GET .../commits/:sha`,
+//! `GET .../commits/:sha/diff`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use git2::{DiffFindOptions, Oid, Repository};
+use serde_json::{Value, json};
+
+use super::error::GlError;
+use super::history::{commit_page, resolve_ref};
+use super::json::{commit_detail_json, commit_json};
+use super::params;
+use super::server::{GlState, blocking};
+use crate::error::json_response;
+
+const DEFAULT_PER_PAGE: usize = 20;
+const MAX_PER_PAGE: usize = 100;
+
+fn number(q: &params::Params, key: &str, default: usize) -> usize {
+    params::text(q, key)
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(default)
+}
+
+fn header(v: &str) -> HeaderValue {
+    HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `GET .../repository/commits?ref_name=&per_page=&page=`: newest first.
+pub(crate) async fn list(
+    State(state): State<GlState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, GlError> {
+    let project = state.project_or_404(&id)?;
+    let q = params::parse_form(query.as_deref().unwrap_or(""));
+    let per_page = number(&q, "per_page", DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE);
+    let page = number(&q, "page", 1).max(1);
+    let ref_name = params::text(&q, "ref_name").filter(|r| !r.is_empty());
+    let base = state.base_url();
+    blocking(move || {
+        let repo = project.open()?;
+        let start = resolve_ref(&repo, ref_name.as_deref().unwrap_or("HEAD"))?;
+        let (oids, more) = match start {
+            Some(oid) => commit_page(&repo, oid, page, per_page)?,
+            None => (Vec::new(), false),
+        };
+        let items = oids
+            .iter()
+            .map(|oid| Ok(commit_json(&base, &project, &repo.find_commit(*oid)?)))
+            .collect::<Result<Vec<Value>, git2::Error>>()?;
+        let mut resp = json_response(StatusCode::OK, &Value::Array(items));
+        let h = resp.headers_mut();
+        h.insert("x-page", HeaderValue::from(page));
+        h.insert("x-per-page", HeaderValue::from(per_page));
+        let next = if more { (page + 1).to_string() } else { String::new() };
+        h.insert("x-next-page", header(&next));
+        let prev = if page > 1 { (page - 1).to_string() } else { String::new() };
+        h.insert("x-prev-page", header(&prev));
+        Ok(resp)
+    })
+    .await
+}
+
+fn find(repo: &Repository, sha: &str) -> Result<Oid, GlError> {
+    resolve_ref(repo, sha)?.ok_or_else(|| GlError::not_found("Commit"))
+}
+
+/// `GET .../repository/commits/:sha` (a SHA, branch or tag) with `stats` unless `stats=false`.
+pub(crate) async fn get_one(
+    State(state): State<GlState>,
+    Path((id, sha)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, GlError> {
+    let project = state.project_or_404(&id)?;
+    let q = params::parse_form(query.as_deref().unwrap_or(""));
+    let with_stats = params::boolean(&q, "stats")?.unwrap_or(true);
+    let base = state.base_url();
+    blocking(move || {
+        let repo = project.open()?;
+        let commit = repo.find_commit(find(&repo, &sha)?)?;
+        let body = commit_detail_json(&base, &project, &repo, &commit, with_stats)?;
+        Ok(json_response(StatusCode::OK, &body))
+    })
+    .await
+}
+
+fn mode_text(mode: git2::FileMode) -> String {
+    match mode {
+        git2::FileMode::Unreadable => "0".to_owned(),
+        m => format!("{:o}", u32::from(m)),
+    }
+}
+
+/// The hunks of a patch without its `diff --git`/`index`/`---`/`+++` header lines.
+fn hunks_only(patch_text: &str) -> String {
+    match patch_text.find("\n@@") {
+        Some(i) => patch_text.get(i + 1..).unwrap_or_default().to_owned(),
+        None if patch_text.starts_with("@@") => patch_text.to_owned(),
+        None => String::new(),
+    }
+}
+
+/// `GET .../repository/commits/:sha/diff`: changes against the first parent, renames detected.
+pub(crate) async fn diff(
+    State(state): State<GlState>,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, GlError> {
+    let project = state.project_or_404(&id)?;
+    blocking(move || {
+        let repo = project.open()?;
+        let commit = repo.find_commit(find(&repo, &sha)?)?;
+        let tree = commit.tree()?;
+        let parent_tree = match commit.parents().next() {
+            Some(p) => Some(p.tree()?),
+            None => None,
+        };
+        let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+        let mut items = Vec::new();
+        for (idx, delta) in diff.deltas().enumerate() {
+            let path_of = |f: git2::DiffFile<'_>| {
+                f.path()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default()
+            };
+            let text = match git2::Patch::from_diff(&diff, idx)? {
+                Some(mut patch) => hunks_only(&String::from_utf8_lossy(&patch.to_buf()?)),
+                None => String::new(),
+            };
+            let status = delta.status();
+            items.push(json!({
+                "old_path": path_of(delta.old_file()),
+                "new_path": path_of(delta.new_file()),
+                "a_mode": mode_text(delta.old_file().mode()),
+                "b_mode": mode_text(delta.new_file().mode()),
+                "new_file": status == git2::Delta::Added,
+                "renamed_file": status == git2::Delta::Renamed,
+                "deleted_file": status == git2::Delta::Deleted,
+                "generated_file": false,
+                "diff": text,
+            }));
+        }
+        Ok(json_response(StatusCode::OK, &Value::Array(items)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_patch_headers() {
+        let patch = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(hunks_only(patch), "@@ -1 +1 @@\n-a\n+b\n");
+        assert_eq!(hunks_only("Binary files differ\n"), "");
+    }
+}
