@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use crate::git;
-use crate::harness::{Server, TOKEN, expect_json};
+use crate::harness::{Server, expect_json};
 
 const VALUES: &str = "apps/payments/environments/staging/values.yaml";
 

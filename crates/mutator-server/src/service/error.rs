@@ -21,7 +21,8 @@ pub enum ServiceError {
     #[error("{path}: {source}")]
     Edit {
         path: String,
-        source: ImageEditError,
+        // Boxed: the YAML error is large, and every Result of the service carries this enum.
+        source: Box<ImageEditError>,
     },
     #[error("the request needs image.tag or image.digest")]
     NothingToSet,
@@ -64,10 +65,11 @@ impl From<ServiceError> for Problem {
             ServiceError::Render(RenderError::Template { .. }) => {
                 Problem::unprocessable("render-failed", detail)
             }
-            ServiceError::Edit {
-                source: ImageEditError::PreconditionFailed { .. },
-                ..
-            } => Problem::conflict("precondition-failed", detail),
+            ServiceError::Edit { source, .. }
+                if matches!(*source, ImageEditError::PreconditionFailed { .. }) =>
+            {
+                Problem::conflict("precondition-failed", detail)
+            }
             ServiceError::Edit { .. } => Problem::unprocessable("values-file-unsupported", detail),
             ServiceError::NothingToSet => {
                 Problem::invalid_field("image", "give image.tag or image.digest")

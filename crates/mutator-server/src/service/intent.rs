@@ -121,7 +121,7 @@ impl Intent {
                 )
                 .map_err(|source| ServiceError::Edit {
                     path: path.to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 let mut changes = ChangeSet::new();
                 let mut text = String::new();
