@@ -9,5 +9,6 @@ mod git;
 mod github;
 mod harness;
 mod image_update;
+mod policy;
 mod render_cli;
 mod scaffold;

@@ -24,6 +24,29 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the OpenAPI description (YAML).
     Openapi,
+    /// Explain policy decisions offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Would the policy allow this request from a caller with these claims?
+    Check(PolicyCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// The configuration file with `issuers`, `tokens` and `policy`.
+    #[arg(long, env = "GITOPS_MUTATOR_CONFIG")]
+    pub config: PathBuf,
+    /// JSON: the claims of a JWT (with `iss`), or `{"token": "<name>"}` for a static token.
+    #[arg(long)]
+    pub token_claims: PathBuf,
+    /// JSON: `{"action": "image-update", "repository": "default", "application": "payments",
+    /// "environment": "production"}` (`template` for scaffolds).
+    #[arg(long)]
+    pub request: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod logging;
+mod policy;
 mod render;
 mod serve;
 
@@ -19,6 +20,11 @@ fn main() -> std::process::ExitCode {
         cli::Command::Openapi => mutator_server::openapi::yaml()
             .map(|yaml| print!("{yaml}"))
             .map_err(anyhow::Error::msg),
+        cli::Command::Policy(cli::PolicyCommand::Check(args)) => match policy::check(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return std::process::ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -13,13 +13,21 @@ use tower_http::request_id::{
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{TokenAuth, require_token};
+use crate::auth::{Authenticator, require_token};
 use crate::extract::BODY_LIMIT;
+use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::routes;
 use crate::service::Mutator;
 
-pub fn router(mutator: Arc<Mutator>, auth: Arc<TokenAuth>) -> Router {
+/// What handlers share.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub mutator: Arc<Mutator>,
+    pub policy: Arc<Policy>,
+}
+
+pub fn router(state: AppState, auth: Arc<Authenticator>) -> Router {
     let v1 = Router::new()
         .route("/v1/scaffold", post(routes::scaffold::scaffold))
         .route(
@@ -34,7 +42,7 @@ pub fn router(mutator: Arc<Mutator>, auth: Arc<TokenAuth>) -> Router {
         .route("/readyz", get(routes::health::readyz))
         .route("/openapi.json", get(|| async { Json(crate::openapi::json()) }))
         .fallback(not_found)
-        .with_state(mutator)
+        .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -31,6 +31,59 @@ pub struct ConfigFile {
     pub commit_author: Option<AuthorFile>,
     #[serde(default)]
     pub repositories: BTreeMap<String, RepositoryFile>,
+    /// Trusted JWT issuers (GitHub Actions, GitLab CI, Backstage).
+    #[serde(default)]
+    pub issuers: Vec<IssuerFile>,
+    /// Named static bearer tokens, stored as SHA-256 hex.
+    #[serde(default)]
+    pub tokens: Vec<TokenFile>,
+    /// Deny-by-default rules: who may change what.
+    #[serde(default)]
+    pub policy: Vec<crate::policy::Rule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IssuerFile {
+    pub name: String,
+    /// The exact `iss` claim, e.g. `https://token.actions.githubusercontent.com`.
+    pub issuer: String,
+    /// The audience the tokens must carry (one, or a list).
+    pub audience: OneOrMany,
+    /// The JWKS; when absent it is found through the issuer's discovery document.
+    pub jwks_url: Option<String>,
+    /// Allowed algorithms (default RS256); only asymmetric ones are accepted.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock skew tolerated on exp, nbf and iat (default 60).
+    pub leeway_seconds: Option<u64>,
+    /// The shortest time between two JWKS fetches (default 60).
+    pub jwks_refresh_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokenFile {
+    pub name: String,
+    /// SHA-256 of the token, 64 hex digits (`printf %s "$TOKEN" | sha256sum`).
+    pub sha256: String,
+    /// RFC 3339; the token is refused after it.
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

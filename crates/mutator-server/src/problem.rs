@@ -83,6 +83,15 @@ impl Problem {
         )
     }
 
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden by policy",
+            detail,
+        )
+    }
+
     pub fn not_found(slug: &str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, slug, "Not found", detail)
     }

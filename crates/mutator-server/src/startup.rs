@@ -16,7 +16,7 @@ use mutator_forge::{Forge, GitHub, GitLab, LocalGit, Signature};
 use mutator_render::Catalog;
 use secrecy::SecretString;
 
-use crate::auth::TokenAuth;
+use crate::app::AppState;
 use crate::config::{
     Backend, ConfigError, ConfigFile, Credential, RepositoryKind, RepositorySettings,
 };
@@ -118,11 +118,18 @@ pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
         }
     };
     let catalog = Catalog::embedded().map_err(|e| StartupError::Templates(e.to_string()))?;
-    let mutator = Arc::new(Mutator::new(repos, default_repo, catalog, author));
-    let auth = Arc::new(TokenAuth::new(token.trim(), "token:embedded"));
+    let origin = options
+        .config
+        .as_deref()
+        .map_or_else(|| "(built-in)".to_owned(), |p| p.display().to_string());
+    let (auth, policy) = crate::security::build(&file, token.trim(), &origin)?;
+    let state = AppState {
+        mutator: Arc::new(Mutator::new(repos, default_repo, catalog, author)),
+        policy: Arc::new(policy),
+    };
     Ok(Prepared {
         listen,
-        router: crate::app::router(mutator, auth),
+        router: crate::app::router(state, Arc::new(auth)),
         token_file,
         notes,
     })

@@ -107,7 +107,10 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
 /// Who sent the request; 401 when no known token was presented.
 pub(crate) fn authenticate(state: &GitlabState, headers: &HeaderMap) -> Result<GlCaller, GlError> {
     let token = presented_token(headers).ok_or_else(GlError::unauthorized)?;
-    state.tokens().find(&token).ok_or_else(GlError::unauthorized)
+    state
+        .tokens()
+        .find(&token)
+        .ok_or_else(GlError::unauthorized)
 }
 
 #[cfg(test)]

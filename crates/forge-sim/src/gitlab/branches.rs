@@ -50,8 +50,8 @@ pub(crate) async fn get_branch(
     let st = Arc::clone(&state);
     blocking(move || {
         let repo = project.open()?;
-        let head = git_store::branch_head(&repo, &branch)?
-            .ok_or_else(|| GlError::not_found("Branch"))?;
+        let head =
+            git_store::branch_head(&repo, &branch)?.ok_or_else(|| GlError::not_found("Branch"))?;
         let body = branch_json(&base, &project, &repo, &branch, head)?;
         super::foreign::fire_for_read(&st, &project, &repo, &branch, head);
         Ok(json_response(StatusCode::OK, &body))
@@ -82,9 +82,8 @@ pub(crate) async fn create_branch(
         if git_store::branch_head(&repo, &branch)?.is_some() {
             return Err(GlError::bad_request("Branch already exists"));
         }
-        let target = super::history::resolve_ref(&repo, &reference)?.ok_or_else(|| {
-            GlError::bad_request(format!("Invalid reference name: {reference}"))
-        })?;
+        let target = super::history::resolve_ref(&repo, &reference)?
+            .ok_or_else(|| GlError::bad_request(format!("Invalid reference name: {reference}")))?;
         match git_store::cas_ref(
             &repo,
             &format!("refs/heads/{branch}"),

@@ -56,9 +56,9 @@ fn plan(repo: &Repository, req: &CommitRequest) -> Result<Plan, GlError> {
         });
     }
     let start_branch_head = match &req.start_branch {
-        Some(b) => {
-            Some(git_store::branch_head(repo, b)?.ok_or_else(|| GlError::bad_request(NOT_ON_BRANCH))?)
-        }
+        Some(b) => Some(
+            git_store::branch_head(repo, b)?.ok_or_else(|| GlError::bad_request(NOT_ON_BRANCH))?,
+        ),
         None => None,
     };
     if tip.is_some() && !req.force {
@@ -83,7 +83,11 @@ fn plan(repo: &Repository, req: &CommitRequest) -> Result<Plan, GlError> {
 }
 
 /// Builds and records the commit; returns its id.
-fn commit_actions(project: &Project, req: &CommitRequest, caller: &GlCaller) -> Result<Oid, GlError> {
+fn commit_actions(
+    project: &Project,
+    req: &CommitRequest,
+    caller: &GlCaller,
+) -> Result<Oid, GlError> {
     let _guard = project.lock_writes();
     let repo = project.open()?;
     let plan = plan(&repo, req)?;

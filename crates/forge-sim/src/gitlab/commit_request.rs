@@ -92,7 +92,10 @@ fn parse_action(i: usize, value: &Value) -> Result<Action, GlError> {
     let kind = params::text(obj, "action")
         .and_then(|a| ActionKind::parse(&a))
         .ok_or_else(|| {
-            GlError::bad_request(format!("{} must be one of: {ACTION_VALUES}", field("action")))
+            GlError::bad_request(format!(
+                "{} must be one of: {ACTION_VALUES}",
+                field("action")
+            ))
         })?;
     let file_path = non_empty(obj, "file_path")
         .ok_or_else(|| GlError::bad_request(format!("{} is missing", field("file_path"))))?;
@@ -217,7 +220,8 @@ mod tests {
 
     #[test]
     fn validates_actions_in_order() {
-        let base = |actions: Value| json!({ "branch": "main", "commit_message": "m", "actions": actions });
+        let base =
+            |actions: Value| json!({ "branch": "main", "commit_message": "m", "actions": actions });
         assert_eq!(
             message(parse(base(json!([{ "action": "rename", "file_path": "a" }]))).unwrap_err()),
             "actions[0][action] must be one of: create, update, move, delete, chmod"

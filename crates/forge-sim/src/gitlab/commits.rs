@@ -54,9 +54,17 @@ pub(crate) async fn list(
         let h = resp.headers_mut();
         h.insert("x-page", HeaderValue::from(page));
         h.insert("x-per-page", HeaderValue::from(per_page));
-        let next = if more { (page + 1).to_string() } else { String::new() };
+        let next = if more {
+            (page + 1).to_string()
+        } else {
+            String::new()
+        };
         h.insert("x-next-page", header(&next));
-        let prev = if page > 1 { (page - 1).to_string() } else { String::new() };
+        let prev = if page > 1 {
+            (page - 1).to_string()
+        } else {
+            String::new()
+        };
         h.insert("x-prev-page", header(&prev));
         Ok(resp)
     })
@@ -153,7 +161,8 @@ mod tests {
 
     #[test]
     fn strips_patch_headers() {
-        let patch = "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
+        let patch =
+            "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
         assert_eq!(hunks_only(patch), "@@ -1 +1 @@\n-a\n+b\n");
         assert_eq!(hunks_only("Binary files differ\n"), "");
     }

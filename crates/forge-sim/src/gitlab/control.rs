@@ -62,7 +62,9 @@ impl GitlabControl {
         path_with_namespace: &str,
         default_branch: &str,
     ) -> Result<(u64, PathBuf), SimError> {
-        let project = self.state.create_project(path_with_namespace, default_branch)?;
+        let project = self
+            .state
+            .create_project(path_with_namespace, default_branch)?;
         Ok((project.id, project.git_dir.clone()))
     }
 
@@ -106,13 +108,23 @@ impl GitlabControl {
     }
 
     /// Creates `branch` at `from` (branch, tag or SHA); returns the SHA.
-    pub fn create_branch(&self, project: &str, branch: &str, from: &str) -> Result<String, SimError> {
+    pub fn create_branch(
+        &self,
+        project: &str,
+        branch: &str,
+        from: &str,
+    ) -> Result<String, SimError> {
         let project = self.project(project)?;
         let _guard = project.lock_writes();
         let repo = project.open()?;
         let oid = super::history::resolve_ref(&repo, from)?
             .ok_or_else(|| SimError::UnknownBranch(from.to_owned()))?;
-        repo.reference(&format!("refs/heads/{branch}"), oid, false, "forge-sim gitlab: create branch")?;
+        repo.reference(
+            &format!("refs/heads/{branch}"),
+            oid,
+            false,
+            "forge-sim gitlab: create branch",
+        )?;
         Ok(oid.to_string())
     }
 
@@ -133,7 +145,12 @@ impl GitlabControl {
         let base = repo.find_commit(head)?.tree()?;
         let changes: BTreeMap<String, Change> = files
             .iter()
-            .map(|(p, c)| ((*p).to_owned(), c.map_or(Change::Delete, |b| Change::Put(b.to_vec()))))
+            .map(|(p, c)| {
+                (
+                    (*p).to_owned(),
+                    c.map_or(Change::Delete, |b| Change::Put(b.to_vec())),
+                )
+            })
             .collect();
         if let Some(problem) = git_store::check_changes(Some(&base), &changes)? {
             return Err(SimError::Invalid(format!("{problem:?}")));
@@ -141,8 +158,14 @@ impl GitlabControl {
         let tree = git_store::build_tree(&repo, Some(&base), &changes)?;
         let person = git_store::sim_person();
         let oid = git_store::write_commit(&repo, tree, &[head], &person, &person, message, None)?;
-        git_store::cas_ref(&repo, &format!("refs/heads/{branch}"), oid, Some(head), "forge-sim gitlab: seed")
-            .map_err(|_| SimError::Invalid(format!("branch {branch} moved while seeding")))?;
+        git_store::cas_ref(
+            &repo,
+            &format!("refs/heads/{branch}"),
+            oid,
+            Some(head),
+            "forge-sim gitlab: seed",
+        )
+        .map_err(|_| SimError::Invalid(format!("branch {branch} moved while seeding")))?;
         Ok(oid.to_string())
     }
 

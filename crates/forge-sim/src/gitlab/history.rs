@@ -95,8 +95,16 @@ mod tests {
             })
             .collect();
         let tree = git_store::build_tree(repo, Some(&base), &changes).unwrap();
-        git_store::write_commit(repo, tree, &[parent], &sim_person(), &sim_person(), "m", None)
-            .unwrap()
+        git_store::write_commit(
+            repo,
+            tree,
+            &[parent],
+            &sim_person(),
+            &sim_person(),
+            "m",
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -110,9 +118,18 @@ mod tests {
         let c2 = commit(&repo, c1, &[("b.txt", Some("b"))]);
         let c3 = commit(&repo, c2, &[("a/x.yaml", Some("2"))]);
         let c4 = commit(&repo, c3, &[("b.txt", None)]);
-        assert_eq!(last_commit_for_path(&repo, c4, "a/x.yaml").unwrap(), Some(c3));
-        assert_eq!(last_commit_for_path(&repo, c2, "a/x.yaml").unwrap(), Some(c1));
-        assert_eq!(last_commit_for_path(&repo, c4, "README.md").unwrap(), Some(root));
+        assert_eq!(
+            last_commit_for_path(&repo, c4, "a/x.yaml").unwrap(),
+            Some(c3)
+        );
+        assert_eq!(
+            last_commit_for_path(&repo, c2, "a/x.yaml").unwrap(),
+            Some(c1)
+        );
+        assert_eq!(
+            last_commit_for_path(&repo, c4, "README.md").unwrap(),
+            Some(root)
+        );
         assert_eq!(last_commit_for_path(&repo, c3, "b.txt").unwrap(), Some(c2));
         assert_eq!(last_commit_for_path(&repo, c1, "nope").unwrap(), None);
 

@@ -242,10 +242,7 @@ struct ForeignPushRequest {
     content: String,
 }
 
-async fn foreign_push(
-    State(state): State<GlState>,
-    body: Bytes,
-) -> Result<Response, ControlError> {
+async fn foreign_push(State(state): State<GlState>, body: Bytes) -> Result<Response, ControlError> {
     let req: ForeignPushRequest = parse(&body)?;
     control(state).arm_foreign_push(&req.project, &req.branch, &req.path, req.content)?;
     Ok(no_content())

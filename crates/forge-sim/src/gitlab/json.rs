@@ -72,10 +72,7 @@ pub(crate) fn project_json(
 }
 
 fn message_of(commit: &git2::Commit<'_>) -> String {
-    commit.message().map_or_else(
-        || String::from_utf8_lossy(commit.message_bytes()).into_owned(),
-        str::to_owned,
-    )
+    String::from_utf8_lossy(commit.message_bytes()).into_owned()
 }
 
 /// `{base}/<path>/-/commit/<sha>`.

@@ -213,7 +213,10 @@ pub(crate) async fn create(
             problems.push(format!("Target branch \"{target}\" does not exist"));
         }
         if !problems.is_empty() {
-            return Err(GlError::messages(StatusCode::UNPROCESSABLE_ENTITY, problems));
+            return Err(GlError::messages(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                problems,
+            ));
         }
         let mr = {
             let mut all = st.merge_requests();
@@ -292,7 +295,15 @@ pub(crate) fn merge(state: &GitlabState, project: &Project, iid: u64) -> Result<
         "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{iid}",
         mr.source_branch, mr.target_branch, mr.title, project.path
     );
-    let oid = git_store::write_commit(&repo, tree, &[target, source], &merger, &merger, &message, None)?;
+    let oid = git_store::write_commit(
+        &repo,
+        tree,
+        &[target, source],
+        &merger,
+        &merger,
+        &message,
+        None,
+    )?;
     match git_store::cas_ref(
         &repo,
         &format!("refs/heads/{}", mr.target_branch),

@@ -100,8 +100,7 @@ pub fn gitlab_parse_args(
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect();
-                out.tokens
-                    .push((token.to_owned(), user.to_owned(), scopes));
+                out.tokens.push((token.to_owned(), user.to_owned(), scopes));
             }
             "--project" => {
                 let v = value()?;
@@ -157,10 +156,22 @@ mod tests {
         .unwrap();
         assert_eq!(a.listen.port(), 9100);
         assert_eq!(a.data_dir, PathBuf::from("/tmp/gl"));
-        assert_eq!(a.tokens[0], ("t1".into(), "alice".into(), vec!["api".into()]));
-        assert_eq!(a.tokens[1].2, vec!["read_api".to_owned(), "read_user".to_owned()]);
-        assert_eq!(a.tokens[2], ("t3".into(), "sim-user".into(), vec!["api".into()]));
-        assert_eq!(a.projects[0], ("acme/platform/gitops".into(), "trunk".into()));
+        assert_eq!(
+            a.tokens[0],
+            ("t1".into(), "alice".into(), vec!["api".into()])
+        );
+        assert_eq!(
+            a.tokens[1].2,
+            vec!["read_api".to_owned(), "read_user".to_owned()]
+        );
+        assert_eq!(
+            a.tokens[2],
+            ("t3".into(), "sim-user".into(), vec!["api".into()])
+        );
+        assert_eq!(
+            a.projects[0],
+            ("acme/platform/gitops".into(), "trunk".into())
+        );
         assert_eq!(a.projects[1].1, "main");
         assert!(gitlab_parse_args(["--project".to_owned(), "solo".to_owned()]).is_err());
         assert!(gitlab_parse_args(["--bogus".to_owned()]).is_err());

@@ -233,9 +233,7 @@ mod tests {
 
         let tree = repo.find_tree(t.write(&repo).unwrap()).unwrap();
         assert!(tree.get_path(std::path::Path::new("a")).is_err());
-        let moved = tree
-            .get_path(std::path::Path::new("c/moved.yaml"))
-            .unwrap();
+        let moved = tree.get_path(std::path::Path::new("c/moved.yaml")).unwrap();
         assert_eq!(moved.filemode(), MODE_EXECUTABLE);
         let blob = repo.find_blob(moved.id()).unwrap();
         assert_eq!(blob.content(), b"2");

@@ -9,6 +9,7 @@ use super::outcome_response;
 use crate::api::{ImageUpdateRequest, MutationResponse};
 use crate::auth::Principal;
 use crate::extract::{ApiJson, IdempotencyKey};
+use crate::policy::{Action, Policy, Subject};
 use crate::problem::Problem;
 use crate::service::{Caller, Intent, Mutator, ServiceError};
 
@@ -24,6 +25,7 @@ use crate::service::{Caller, Intent, Mutator, ServiceError};
         (status = 200, description = "Noop, dry run or idempotent replay", body = MutationResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The policy does not allow this caller to make this change", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown repository or branch, or missing values file", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "expected.tag differs from the current tag, or a conflict retries could not resolve", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
@@ -34,6 +36,7 @@ use crate::service::{Caller, Intent, Mutator, ServiceError};
 )]
 pub async fn image_update(
     State(mutator): State<Arc<Mutator>>,
+    State(policy): State<Arc<Policy>>,
     Extension(principal): Extension<Principal>,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson { body, digest }: ApiJson<ImageUpdateRequest>,
@@ -47,6 +50,16 @@ pub async fn image_update(
         .branch
         .clone()
         .unwrap_or_else(|| repo.settings.branch.clone());
+    let subject = Subject {
+        action: Action::ImageUpdate,
+        repository: repo.settings.name.to_string(),
+        application: Some(body.application.to_string()),
+        environment: Some(body.environment.to_string()),
+        template: None,
+    };
+    let allowed = policy
+        .decide(&principal, &subject)
+        .map_err(Problem::forbidden)?;
     let intent = Intent::ImageUpdate {
         application: body.application,
         environment: body.environment,
@@ -57,7 +70,10 @@ pub async fn image_update(
         },
         expected: body.expected.tag,
     };
-    let caller = Caller { principal, key };
+    let caller = Caller {
+        requested_by: allowed.requested_by(&principal),
+        key,
+    };
     let outcome = mutator
         .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
         .await?;

@@ -9,6 +9,7 @@ use super::outcome_response;
 use crate::api::{MutationResponse, ScaffoldRequest};
 use crate::auth::Principal;
 use crate::extract::{ApiJson, IdempotencyKey};
+use crate::policy::{Action, Policy, Subject};
 use crate::problem::Problem;
 use crate::service::{Caller, Intent, Mutator};
 
@@ -24,6 +25,7 @@ use crate::service::{Caller, Intent, Mutator};
         (status = 200, description = "Noop, dry run or idempotent replay", body = MutationResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The policy does not allow this caller to make this change", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown template, repository or branch", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict that retries could not resolve", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
@@ -34,6 +36,7 @@ use crate::service::{Caller, Intent, Mutator};
 )]
 pub async fn scaffold(
     State(mutator): State<Arc<Mutator>>,
+    State(policy): State<Arc<Policy>>,
     Extension(principal): Extension<Principal>,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson { body, digest }: ApiJson<ScaffoldRequest>,
@@ -52,11 +55,24 @@ pub async fn scaffold(
         .catalog()
         .render(&body.template, &body.values, &target)
         .map_err(crate::service::ServiceError::from)?;
+    let subject = Subject {
+        action: Action::Scaffold,
+        repository: repo.settings.name.to_string(),
+        application: Some(rendered.name.to_string()),
+        environment: None,
+        template: Some(body.template.clone()),
+    };
+    let allowed = policy
+        .decide(&principal, &subject)
+        .map_err(Problem::forbidden)?;
     let intent = Intent::Scaffold {
         template: body.template,
         rendered,
     };
-    let caller = Caller { principal, key };
+    let caller = Caller {
+        requested_by: allowed.requested_by(&principal),
+        key,
+    };
     let outcome = mutator
         .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
         .await?;

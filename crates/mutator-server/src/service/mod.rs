@@ -19,7 +19,6 @@ pub use error::ServiceError;
 pub use intent::Intent;
 
 use crate::api::{CommitView, MutationResponse, MutationStatus};
-use crate::auth::Principal;
 use crate::config::RepositorySettings;
 
 /// How many times an intent is re-planned when the branch moves under it.
@@ -41,7 +40,8 @@ pub struct Repository {
 
 /// Who asked, and under which key.
 pub struct Caller {
-    pub principal: Principal,
+    /// Who asked, on what grounds: the `Gitops-Requested-By` trailer.
+    pub requested_by: String,
     pub key: Option<MutationId>,
 }
 
@@ -204,7 +204,7 @@ impl Mutator {
         let message = plan
             .message
             .trailer(MUTATION_ID, mutation_id)
-            .trailer(REQUESTED_BY, &caller.principal.0)
+            .trailer(REQUESTED_BY, &caller.requested_by)
             .trailer(REQUEST_DIGEST, digest)
             .render();
         let request = CommitRequest {
