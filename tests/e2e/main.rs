@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod git;
 mod github;
+mod gitlab;
 mod harness;
 mod image_update;
 mod policy;

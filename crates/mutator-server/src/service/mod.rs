@@ -125,6 +125,7 @@ impl Mutator {
             return replay::answer(repo, branch, intent, found, key, digest).await;
         }
         let mut waited = Duration::ZERO;
+        let mut last_error = None;
         for attempt in 1..=MAX_ATTEMPTS {
             let error = match self
                 .attempt(repo, branch, intent, caller, digest, dry_run, &mutation_id)
@@ -151,11 +152,16 @@ impl Mutator {
             tracing::warn!(%branch, attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a retryable forge error");
             tokio::time::sleep(wait).await;
             waited += wait;
+            last_error = Some(error);
         }
-        Err(ServiceError::TooManyConflicts {
-            branch: branch.to_string(),
-            attempts: MAX_ATTEMPTS,
-        })
+        // Out of attempts: say what kept failing. Only a branch that kept moving is a conflict.
+        match last_error {
+            Some(ForgeError::Conflict { .. }) | None => Err(ServiceError::TooManyConflicts {
+                branch: branch.to_string(),
+                attempts: MAX_ATTEMPTS,
+            }),
+            Some(other) => Err(other.into()),
+        }
     }
 }
 
