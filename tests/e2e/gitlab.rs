@@ -162,7 +162,9 @@ fn rate_limits_and_faults_are_retried() {
     assert_eq!(s.sim.stats().rate_limited, 1);
 
     // Deterministic counter: a noop makes 3 requests, so the 4th (the next branch read) fails.
-    s.sim.set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler).unwrap();
+    s.sim
+        .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
+        .unwrap();
     expect_json(s.server.post("/v1/image-updates", &update("3.0.0")), 200);
     expect_json(s.server.post("/v1/image-updates", &update("3.0.1")), 201);
     assert_eq!(s.sim.stats().faults_injected, 1);

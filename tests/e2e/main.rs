@@ -10,6 +10,7 @@ mod github;
 mod gitlab;
 mod harness;
 mod image_update;
+mod lanes;
 mod policy;
 mod render_cli;
 mod scaffold;

@@ -58,6 +58,16 @@ impl CommitMessage {
         self
     }
 
+    /// The headline without the `[skip ci]` marker.
+    pub fn summary(&self) -> &str {
+        self.headline.strip_suffix(&format!(" {SKIP_CI}")).unwrap_or(&self.headline)
+    }
+
+    /// The body lines.
+    pub fn body_lines(&self) -> &[String] {
+        &self.body
+    }
+
     /// The full message text as git stores it.
     pub fn render(&self) -> String {
         let mut out = self.headline.clone();
@@ -80,6 +90,25 @@ impl CommitMessage {
         }
         out
     }
+}
+
+/// Every value of trailer `key`, in order: a group commit carries one per request.
+pub fn trailer_values<'a>(message: &'a str, key: &str) -> Vec<&'a str> {
+    let Some(last_paragraph) = message.trim_end().rsplit("\n\n").next() else {
+        return Vec::new();
+    };
+    last_paragraph
+        .lines()
+        .filter_map(|line| {
+            let (k, v) = line.split_once(": ")?;
+            (k == key).then_some(v.trim_end())
+        })
+        .collect()
+}
+
+/// Whether the message carries trailer `key` with `value` (among others of the same key).
+pub fn has_trailer(message: &str, key: &str, value: &str) -> bool {
+    trailer_values(message, key).contains(&value)
 }
 
 /// The value of trailer `key` in a commit message, read from its last paragraph.
@@ -109,6 +138,20 @@ mod tests {
         assert_eq!(trailer_value(&m, MUTATION_ID), Some("abc"));
         assert_eq!(trailer_value(&m, REQUESTED_BY), Some("token:embedded"));
         assert_eq!(trailer_value(&m, REQUEST_DIGEST), None);
+    }
+
+    #[test]
+    fn group_commits_carry_a_trailer_per_request() {
+        let m = CommitMessage::new("gitops: 2 changes")
+            .body_line("a")
+            .trailer(MUTATION_ID, "k1")
+            .trailer(MUTATION_ID, "k2")
+            .render();
+        assert_eq!(trailer_values(&m, MUTATION_ID), vec!["k1", "k2"]);
+        assert!(has_trailer(&m, MUTATION_ID, "k2"));
+        assert!(!has_trailer(&m, MUTATION_ID, "k3"));
+        let single = CommitMessage::new("x");
+        assert_eq!(single.summary(), "x");
     }
 
     #[test]

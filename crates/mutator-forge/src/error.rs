@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A forge failure. Messages never contain credentials.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ForgeError {
     /// The branch moved since it was read (compare-and-swap failed): re-read and re-apply.
     #[error("branch {branch} moved: expected head {expected}, found {actual}")]

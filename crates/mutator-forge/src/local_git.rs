@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use git2::{ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, build::TreeUpdateBuilder};
-use mutator_core::message::trailer_value;
+use mutator_core::message::has_trailer;
 use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
 
 use crate::error::ForgeError;
@@ -267,7 +267,7 @@ impl Forge for LocalGit {
                     .find_commit(id.map_err(|e| this.err(e))?)
                     .map_err(|e| this.err(e))?;
                 let message = String::from_utf8_lossy(commit.message_bytes());
-                if trailer_value(&message, &key) == Some(value.as_str()) {
+                if has_trailer(&message, &key, &value) {
                     return Ok(Some(info(&commit)));
                 }
             }

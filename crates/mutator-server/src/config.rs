@@ -121,6 +121,8 @@ pub struct RepositoryFile {
     pub pull_url: Option<String>,
     pub branch: Option<String>,
     pub layout: Option<LayoutFile>,
+    /// How many waiting requests one commit may carry (default 100; 1 turns batching off).
+    pub batch_size: Option<usize>,
 }
 
 /// Where a forge credential comes from. Exactly one of the keys.
@@ -246,6 +248,9 @@ pub enum Credential {
     },
 }
 
+/// How many waiting requests one commit carries unless configured otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+
 /// One repository, checked and with defaults filled in.
 #[derive(Debug, Clone)]
 pub struct RepositorySettings {
@@ -255,6 +260,8 @@ pub struct RepositorySettings {
     pub pull_url: String,
     pub branch: BranchName,
     pub layout: ValuesLayout,
+    /// How many waiting requests one commit may carry (1: one commit per request).
+    pub batch_size: usize,
 }
 
 impl RepositorySettings {
@@ -296,6 +303,16 @@ impl RepositorySettings {
             pull_url: file.pull_url.clone().unwrap_or(default_pull_url),
             branch,
             layout: ValuesLayout { values, format },
+            batch_size: match file.batch_size {
+                Some(0) => {
+                    return Err(invalid(format!(
+                        "{}: use 1 or more (1 turns batching off)",
+                        at("batchSize")
+                    )));
+                }
+                Some(n) => n,
+                None => DEFAULT_BATCH_SIZE,
+            },
         })
     }
 }

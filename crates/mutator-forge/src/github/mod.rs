@@ -11,7 +11,7 @@ mod settings;
 
 use async_trait::async_trait;
 use http::{Method, StatusCode};
-use mutator_core::message::trailer_value;
+use mutator_core::message::has_trailer;
 use mutator_core::{BranchName, FileAction, RepoPath};
 use serde::Deserialize;
 use serde_json::json;
@@ -202,7 +202,7 @@ impl Forge for GitHub {
             }
             let commits: Vec<ListedCommit> = reply.json("commit list")?;
             for c in commits.iter().take(window - seen) {
-                if trailer_value(&c.commit.message, key) == Some(value) {
+                if has_trailer(&c.commit.message, key, value) {
                     return Ok(Some(CommitInfo {
                         id: CommitId(c.sha.clone()),
                         message: c.commit.message.clone(),

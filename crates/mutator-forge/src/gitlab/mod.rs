@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use base64::Engine;
 use http::{Method, StatusCode};
-use mutator_core::message::trailer_value;
+use mutator_core::message::has_trailer;
 use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
 use serde::Deserialize;
 use serde_json::json;
@@ -316,7 +316,7 @@ impl Forge for GitLab {
             let commits: Vec<CommitJson> = reply.json("commit list")?;
             let count = commits.len();
             for c in commits.into_iter().take(window - seen) {
-                if trailer_value(&c.message, key) == Some(value) {
+                if has_trailer(&c.message, key, value) {
                     return Ok(Some(info(c)));
                 }
             }

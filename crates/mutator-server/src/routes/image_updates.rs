@@ -75,7 +75,7 @@ pub async fn image_update(
         key,
     };
     let outcome = mutator
-        .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
+        .apply(repo, &branch, intent, &caller, &digest, body.dry_run)
         .await?;
     Ok(outcome_response(outcome))
 }

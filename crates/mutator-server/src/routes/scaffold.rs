@@ -74,7 +74,7 @@ pub async fn scaffold(
         key,
     };
     let outcome = mutator
-        .apply(repo, &branch, &intent, &caller, &digest, body.dry_run)
+        .apply(repo, &branch, intent, &caller, &digest, body.dry_run)
         .await?;
     Ok(outcome_response(outcome))
 }

@@ -36,6 +36,23 @@ pub enum ServiceError {
     TooManyConflicts { branch: String, attempts: u32 },
     #[error(transparent)]
     Forge(#[from] ForgeError),
+    #[error("the repository's queue is full or shutting down; try again shortly")]
+    Busy,
+}
+
+impl ServiceError {
+    /// The same failure for another request of the batch it ended.
+    pub fn duplicate(&self) -> ServiceError {
+        match self {
+            ServiceError::Forge(e) => ServiceError::Forge(e.clone()),
+            ServiceError::UnknownBranch { repository, branch } => ServiceError::UnknownBranch {
+                repository: repository.clone(),
+                branch: branch.clone(),
+            },
+            ServiceError::Busy => ServiceError::Busy,
+            other => ServiceError::Forge(ForgeError::Rejected(other.to_string())),
+        }
+    }
 }
 
 impl From<ServiceError> for Problem {
@@ -88,6 +105,11 @@ impl From<ServiceError> for Problem {
             }
             ServiceError::Forge(ForgeError::Rejected(_)) => {
                 Problem::unprocessable("rejected", detail)
+            }
+            ServiceError::Busy => {
+                let mut p = Problem::unavailable(detail);
+                p.retry_after = Some(1);
+                p
             }
             ServiceError::Forge(ForgeError::RateLimited { retry_after, .. }) => {
                 Problem::rate_limited(detail, retry_after.map_or(60, |d| d.as_secs().max(1)))

@@ -5,9 +5,9 @@ use mutator_core::message::CommitMessage;
 use mutator_core::{
     AppName, BranchName, ChangeSet, EnvName, FileAction, FileOp, ImageTag, RepoPath, diff,
 };
-use mutator_forge::CommitId;
 use mutator_render::Rendered;
 
+use super::snapshot::Snapshot;
 use super::{Repository, ServiceError};
 use crate::api::FileView;
 
@@ -48,11 +48,26 @@ impl Intent {
         })
     }
 
+    /// The files the intent may write.
+    pub fn paths(&self, repo: &Repository) -> Result<Vec<RepoPath>, ServiceError> {
+        match self {
+            Intent::Scaffold { rendered, .. } => {
+                Ok(rendered.files.iter().map(|f| f.path.clone()).collect())
+            }
+            Intent::ImageUpdate {
+                application,
+                environment,
+                ..
+            } => Ok(vec![Self::values_path(repo, application, environment)?]),
+        }
+    }
+
+    /// Plans the intent on the snapshot; the caller lays the plan's changes over it.
     pub async fn plan(
         &self,
         repo: &Repository,
         branch: &BranchName,
-        head: &CommitId,
+        snapshot: &mut Snapshot<'_>,
         with_diff: bool,
     ) -> Result<Plan, ServiceError> {
         match self {
@@ -63,7 +78,7 @@ impl Intent {
                 let mut message =
                     CommitMessage::new(&format!("gitops({}): scaffold {template}", rendered.name));
                 for file in &rendered.files {
-                    let current = repo.forge.read_file(head, &file.path).await?;
+                    let current = snapshot.read(&file.path).await?;
                     // Seed files (an environment's values) belong to the image updates once written.
                     let action = if file.create_only && current.is_some() {
                         FileAction::Unchanged
@@ -106,12 +121,14 @@ impl Intent {
                 expected,
             } => {
                 let path = Self::values_path(repo, application, environment)?;
-                let current = repo.forge.read_file(head, &path).await?.ok_or_else(|| {
-                    ServiceError::ValuesFileMissing {
-                        path: path.to_string(),
-                        branch: branch.to_string(),
-                    }
-                })?;
+                let current =
+                    snapshot
+                        .read(&path)
+                        .await?
+                        .ok_or_else(|| ServiceError::ValuesFileMissing {
+                            path: path.to_string(),
+                            branch: branch.to_string(),
+                        })?;
                 let edit = plan_image_edit(
                     &current,
                     &repo.settings.layout.format,

@@ -4,33 +4,30 @@
 
 mod error;
 mod intent;
+mod lane;
 mod replay;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mutator_core::message::{MUTATION_ID, REQUEST_DIGEST, REQUESTED_BY};
+use mutator_core::message::MUTATION_ID;
 use mutator_core::{BranchName, MutationId, RepoName};
-use mutator_forge::{CommitRequest, Forge, ForgeError, Signature};
+use mutator_forge::{Forge, Signature};
 use mutator_render::Catalog;
 
 pub use error::ServiceError;
 pub use intent::Intent;
 
+use self::lane::{JobParts, Lanes};
+use self::snapshot::Snapshot;
+
 use crate::api::{CommitView, MutationResponse, MutationStatus};
 use crate::config::RepositorySettings;
 
-/// How many times an intent is re-planned when the branch moves under it.
-const MAX_ATTEMPTS: u32 = 8;
 /// How far back the branch history is searched for an Idempotency-Key.
 const REPLAY_WINDOW: usize = 1000;
-/// How far back a commit that failed transiently is looked for (it may have landed).
-const LANDED_WINDOW: usize = 20;
-/// How long a rate limit that names no time is waited out (GitHub's advice: a minute).
-const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(60);
-/// The longest one request waits in total for rate limits and backoff before it gives up.
-const MAX_TOTAL_WAIT: Duration = Duration::from_secs(120);
 
 /// A configured repository and the forge that writes it.
 pub struct Repository {
@@ -55,10 +52,10 @@ pub struct Outcome {
 }
 
 pub struct Mutator {
-    repos: BTreeMap<RepoName, Repository>,
+    repos: BTreeMap<RepoName, Arc<Repository>>,
     default_repo: RepoName,
     catalog: Catalog,
-    author: Signature,
+    lanes: Lanes,
 }
 
 impl Mutator {
@@ -69,10 +66,10 @@ impl Mutator {
         author: Signature,
     ) -> Self {
         Self {
-            repos,
+            repos: repos.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(),
             default_repo,
             catalog,
-            author,
+            lanes: Lanes::new(author),
         }
     }
 
@@ -81,11 +78,11 @@ impl Mutator {
     }
 
     pub fn repositories(&self) -> impl Iterator<Item = &Repository> {
-        self.repos.values()
+        self.repos.values().map(|r| r.as_ref())
     }
 
     /// The repository a request names, or the default one.
-    pub fn repository(&self, name: Option<&RepoName>) -> Result<&Repository, ServiceError> {
+    pub fn repository(&self, name: Option<&RepoName>) -> Result<&Arc<Repository>, ServiceError> {
         let name = name.unwrap_or(&self.default_repo);
         self.repos
             .get(name)
@@ -100,13 +97,15 @@ impl Mutator {
             })
     }
 
-    /// Applies `intent` to `branch` of `repo` as one commit (or none), re-planning on conflicts.
-    /// `digest` fingerprints the request so a reused Idempotency-Key with another body is refused.
+    /// Applies `intent` to `branch` of `repo`: a dry run plans on the current head; anything
+    /// else goes through the lane of (repository, branch) and lands in at most one commit,
+    /// possibly shared with other requests. `digest` fingerprints the request so a reused
+    /// Idempotency-Key with another body is refused.
     pub async fn apply(
         &self,
-        repo: &Repository,
+        repo: &Arc<Repository>,
         branch: &BranchName,
-        intent: &Intent,
+        intent: Intent,
         caller: &Caller,
         digest: &str,
         dry_run: bool,
@@ -116,67 +115,31 @@ impl Mutator {
             Some(key) => key.to_string(),
             None => uuid::Uuid::now_v7().to_string(),
         };
+        if dry_run {
+            return self.dry_run(repo, branch, &intent, mutation_id).await;
+        }
         if let Some(key) = &caller.key
-            && !dry_run
             && let Some(found) = forge
                 .find_by_trailer(branch, MUTATION_ID, key.as_str(), REPLAY_WINDOW)
                 .await?
         {
-            return replay::answer(repo, branch, intent, found, key, digest).await;
+            return replay::answer(repo, branch, &intent, found, key, digest).await;
         }
-        let mut waited = Duration::ZERO;
-        let mut last_error = None;
-        for attempt in 1..=MAX_ATTEMPTS {
-            let error = match self
-                .attempt(repo, branch, intent, caller, digest, dry_run, &mutation_id)
-                .await
-            {
-                Ok(outcome) => {
-                    if outcome.created {
-                        tracing::info!(commit = %outcome.response.commit.sha, %branch, mutation_id, attempt, "committed");
-                    }
-                    return Ok(outcome);
-                }
-                Err(ServiceError::Forge(e)) if e.is_retryable() => e,
-                Err(e) => return Err(e),
-            };
-            let wait = match &error {
-                ForgeError::RateLimited { retry_after, .. } => {
-                    retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
-                }
-                _ => backoff(attempt, &mutation_id),
-            };
-            if waited + wait > MAX_TOTAL_WAIT {
-                return Err(error.into());
-            }
-            tracing::warn!(%branch, attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a retryable forge error");
-            tokio::time::sleep(wait).await;
-            waited += wait;
-            last_error = Some(error);
-        }
-        // Out of attempts: say what kept failing. Only a branch that kept moving is a conflict.
-        match last_error {
-            Some(ForgeError::Conflict { .. }) | None => Err(ServiceError::TooManyConflicts {
-                branch: branch.to_string(),
-                attempts: MAX_ATTEMPTS,
-            }),
-            Some(other) => Err(other.into()),
-        }
+        let job = JobParts {
+            intent,
+            requested_by: caller.requested_by.clone(),
+            digest: digest.to_owned(),
+            mutation_id,
+        };
+        self.lanes.submit(repo, branch, job).await
     }
-}
 
-impl Mutator {
-    /// Plans the intent on the current head and commits it once.
-    #[allow(clippy::too_many_arguments)]
-    async fn attempt(
+    async fn dry_run(
         &self,
         repo: &Repository,
         branch: &BranchName,
         intent: &Intent,
-        caller: &Caller,
-        digest: &str,
-        dry_run: bool,
-        mutation_id: &str,
+        mutation_id: String,
     ) -> Result<Outcome, ServiceError> {
         let forge = repo.forge.as_ref();
         let head = forge
@@ -186,66 +149,24 @@ impl Mutator {
                 repository: repo.settings.name.to_string(),
                 branch: branch.to_string(),
             })?;
-        let plan = intent.plan(repo, branch, &head, dry_run).await?;
-        if plan.changes.is_empty() || dry_run {
-            let status = if plan.changes.is_empty() {
-                MutationStatus::Noop
-            } else {
-                MutationStatus::DryRun
-            };
-            let head_info = forge.commit_info(&head).await?;
-            return Ok(Outcome {
-                response: MutationResponse {
-                    status,
-                    commit: view(branch, head_info),
-                    files: plan.files,
-                    previous: plan.previous,
-                    diff: dry_run.then_some(plan.diff),
-                    mutation_id: mutation_id.to_owned(),
-                },
-                created: false,
-                replayed: false,
-            });
-        }
-        let message = plan
-            .message
-            .trailer(MUTATION_ID, mutation_id)
-            .trailer(REQUESTED_BY, &caller.requested_by)
-            .trailer(REQUEST_DIGEST, digest)
-            .render();
-        let request = CommitRequest {
-            branch,
-            parent: Some(&head),
-            changes: &plan.changes,
-            message: &message,
-            author: &self.author,
+        let mut snapshot = Snapshot::new(forge, head.clone());
+        let plan = intent.plan(repo, branch, &mut snapshot, true).await?;
+        let status = if plan.changes.is_empty() {
+            MutationStatus::Noop
+        } else {
+            MutationStatus::DryRun
         };
-        let info = match forge.commit(request).await {
-            Ok(info) => info,
-            // A write that failed on the way back (a 5xx, a timeout) may still have landed:
-            // the trailer says so, and then it must not be made twice.
-            Err(ForgeError::Transient(reason)) => match forge
-                .find_by_trailer(branch, MUTATION_ID, mutation_id, LANDED_WINDOW)
-                .await
-            {
-                Ok(Some(found)) => {
-                    tracing::info!(commit = %found.id, mutation_id, "the commit landed despite the error");
-                    found
-                }
-                _ => return Err(ForgeError::Transient(reason).into()),
-            },
-            Err(e) => return Err(e.into()),
-        };
+        let head_info = forge.commit_info(&head).await?;
         Ok(Outcome {
             response: MutationResponse {
-                status: MutationStatus::Committed,
-                commit: view(branch, info),
+                status,
+                commit: view(branch, head_info),
                 files: plan.files,
                 previous: plan.previous,
-                diff: None,
-                mutation_id: mutation_id.to_owned(),
+                diff: Some(plan.diff),
+                mutation_id,
             },
-            created: true,
+            created: false,
             replayed: false,
         })
     }

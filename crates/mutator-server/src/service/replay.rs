@@ -3,7 +3,7 @@
 
 use mutator_core::MutationId;
 use mutator_core::image_edit::read_image_state;
-use mutator_core::message::{REQUEST_DIGEST, trailer_value};
+use mutator_core::message::{MUTATION_ID, REQUEST_DIGEST, trailer_values};
 use mutator_forge::CommitInfo;
 
 use super::{Intent, Outcome, Repository, ServiceError, view};
@@ -18,17 +18,24 @@ pub async fn answer(
     key: &MutationId,
     digest: &str,
 ) -> Result<Outcome, ServiceError> {
-    if trailer_value(&found.message, REQUEST_DIGEST) != Some(digest) {
+    // Trailers come in request order: the n-th digest belongs to the n-th mutation id.
+    let ids = trailer_values(&found.message, MUTATION_ID);
+    let digests = trailer_values(&found.message, REQUEST_DIGEST);
+    let position = ids.iter().position(|id| *id == key.as_str());
+    if position.and_then(|i| digests.get(i)) != Some(&digest) {
         return Err(ServiceError::KeyReused {
             key: key.to_string(),
             commit: found.id.to_string(),
         });
     }
     let forge = repo.forge.as_ref();
+    // A group commit changed other requests' files too; answer with this request's only.
+    let mine = intent.paths(repo)?;
     let files = forge
         .changed_files(&found.id)
         .await?
         .into_iter()
+        .filter(|(path, _)| mine.contains(path))
         .map(|(path, action)| FileView {
             path: path.to_string(),
             action,

@@ -1,0 +1,324 @@
+//! Lanes and group commit. All writes to one (repository, branch) go through one lane: a task
+//! with a queue. While a commit is in flight, new requests wait; the next commit carries every
+//! waiting request (up to the batch size), each planned on top of the previous one and answered
+//! on its own. A request that fails (a bad values file, a failed precondition) fails alone; a
+//! branch that moved re-plans the whole batch on the new head.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mutator_core::message::{CommitMessage, MUTATION_ID, REQUEST_DIGEST, REQUESTED_BY};
+use mutator_core::{BranchName, RepoName};
+use mutator_forge::{CommitInfo, CommitRequest, ForgeError, Signature};
+use tokio::sync::{mpsc, oneshot};
+
+use super::intent::{Intent, Plan};
+use super::snapshot::Snapshot;
+use super::{Outcome, Repository, ServiceError, backoff, view};
+use crate::api::{MutationResponse, MutationStatus};
+
+/// How many times a batch is re-planned when the branch moves under it.
+const MAX_ATTEMPTS: u32 = 8;
+/// How far back a commit that failed transiently is looked for (it may have landed).
+const LANDED_WINDOW: usize = 20;
+/// How long a rate limit that names no time is waited out (GitHub's advice: a minute).
+const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+/// The longest a batch waits in total for rate limits and backoff before it gives up.
+const MAX_TOTAL_WAIT: Duration = Duration::from_secs(120);
+/// Requests that may wait in one lane; past that, callers are told to come back.
+const QUEUE_CAPACITY: usize = 10_000;
+
+/// One request waiting in a lane.
+pub struct Job {
+    pub intent: Intent,
+    pub requested_by: String,
+    pub digest: String,
+    pub mutation_id: String,
+    pub reply: oneshot::Sender<Result<Outcome, ServiceError>>,
+}
+
+/// The lanes of a process, created on first use.
+pub struct Lanes {
+    lanes: Mutex<HashMap<(RepoName, String), mpsc::Sender<Job>>>,
+    author: Signature,
+}
+
+impl Lanes {
+    pub fn new(author: Signature) -> Self {
+        Self {
+            lanes: Mutex::new(HashMap::new()),
+            author,
+        }
+    }
+
+    /// Queues a job on the lane of (repository, branch) and waits for its answer.
+    pub async fn submit(
+        &self,
+        repo: &Arc<Repository>,
+        branch: &BranchName,
+        job_parts: JobParts,
+    ) -> Result<Outcome, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            intent: job_parts.intent,
+            requested_by: job_parts.requested_by,
+            digest: job_parts.digest,
+            mutation_id: job_parts.mutation_id,
+            reply,
+        };
+        let sender = self.sender(repo, branch)?;
+        sender.try_send(job).map_err(|_| ServiceError::Busy)?;
+        answer.await.map_err(|_| ServiceError::Busy)?
+    }
+
+    fn sender(
+        &self,
+        repo: &Arc<Repository>,
+        branch: &BranchName,
+    ) -> Result<mpsc::Sender<Job>, ServiceError> {
+        let mut lanes = self.lanes.lock().map_err(|_| ServiceError::Busy)?;
+        let key = (repo.settings.name.clone(), branch.to_string());
+        if let Some(sender) = lanes.get(&key)
+            && !sender.is_closed()
+        {
+            return Ok(sender.clone());
+        }
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run(
+            repo.clone(),
+            branch.clone(),
+            self.author.clone(),
+            receiver,
+        ));
+        lanes.insert(key, sender.clone());
+        Ok(sender)
+    }
+}
+
+/// What a caller hands to a lane.
+pub struct JobParts {
+    pub intent: Intent,
+    pub requested_by: String,
+    pub digest: String,
+    pub mutation_id: String,
+}
+
+async fn run(
+    repo: Arc<Repository>,
+    branch: BranchName,
+    author: Signature,
+    mut queue: mpsc::Receiver<Job>,
+) {
+    let max = repo.settings.batch_size.max(1);
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&repo, &branch, &author, batch).await;
+    }
+}
+
+/// Commits one batch, retrying what is safe to retry, and answers every job in it.
+async fn run_batch(repo: &Repository, branch: &BranchName, author: &Signature, mut jobs: Vec<Job>) {
+    let mut waited = Duration::ZERO;
+    let mut last_error: Option<ForgeError> = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        // A caller that gave up is dropped before its change is planned, never half-applied.
+        jobs.retain(|j| !j.reply.is_closed());
+        if jobs.is_empty() {
+            return;
+        }
+        let error = match attempt_batch(repo, branch, author, &jobs).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+                return;
+            }
+            Err(BatchError::Final(e)) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.duplicate()));
+                }
+                return;
+            }
+            Err(BatchError::Retry(e)) => e,
+        };
+        let wait = match &error {
+            ForgeError::RateLimited { retry_after, .. } => {
+                retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
+            }
+            _ => backoff(attempt, &jobs[0].mutation_id),
+        };
+        if waited + wait > MAX_TOTAL_WAIT {
+            last_error = Some(error);
+            break;
+        }
+        tracing::warn!(%branch, attempt, jobs = jobs.len(), wait_ms = wait.as_millis() as u64, error = %error, "retrying the batch");
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        last_error = Some(error);
+    }
+    let final_error = |e: &Option<ForgeError>| match e {
+        Some(ForgeError::Conflict { .. }) | None => ServiceError::TooManyConflicts {
+            branch: branch.to_string(),
+            attempts: MAX_ATTEMPTS,
+        },
+        Some(other) => ServiceError::Forge(other.clone()),
+    };
+    for job in jobs {
+        let _ = job.reply.send(Err(final_error(&last_error)));
+    }
+}
+
+enum BatchError {
+    /// Worth re-reading the branch and planning the batch again.
+    Retry(ForgeError),
+    /// Every job of the batch fails with this.
+    Final(ServiceError),
+}
+
+impl From<ForgeError> for BatchError {
+    fn from(e: ForgeError) -> Self {
+        if e.is_retryable() {
+            BatchError::Retry(e)
+        } else {
+            BatchError::Final(ServiceError::Forge(e))
+        }
+    }
+}
+
+/// Plans every job on the current head and makes one commit for all their changes.
+async fn attempt_batch(
+    repo: &Repository,
+    branch: &BranchName,
+    author: &Signature,
+    jobs: &[Job],
+) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
+    let forge = repo.forge.as_ref();
+    let head = forge.head(branch).await?.ok_or_else(|| {
+        BatchError::Final(ServiceError::UnknownBranch {
+            repository: repo.settings.name.to_string(),
+            branch: branch.to_string(),
+        })
+    })?;
+    let mut snapshot = Snapshot::new(forge, head.clone());
+    let mut plans: Vec<Result<Plan, ServiceError>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match job.intent.plan(repo, branch, &mut snapshot, false).await {
+            Ok(plan) => {
+                snapshot.apply(&plan.changes);
+                plans.push(Ok(plan));
+            }
+            Err(ServiceError::Forge(e)) if e.is_retryable() => return Err(BatchError::Retry(e)),
+            Err(e) => plans.push(Err(e)),
+        }
+    }
+    let changes = snapshot.changes();
+    let commit: CommitInfo = if changes.is_empty() {
+        forge.commit_info(&head).await?
+    } else {
+        let message = batch_message(jobs, &plans);
+        let request = CommitRequest {
+            branch,
+            parent: Some(&head),
+            changes: &changes,
+            message: &message,
+            author,
+        };
+        match forge.commit(request).await {
+            Ok(info) => info,
+            // A write that failed on the way back (a 5xx, a timeout) may still have landed.
+            Err(ForgeError::Transient(reason)) => {
+                let first = changing(jobs, &plans)
+                    .next()
+                    .map(|j| j.mutation_id.clone())
+                    .unwrap_or_default();
+                match forge
+                    .find_by_trailer(branch, MUTATION_ID, &first, LANDED_WINDOW)
+                    .await
+                {
+                    Ok(Some(found)) => found,
+                    _ => return Err(BatchError::Retry(ForgeError::Transient(reason))),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let committed = !changes.is_empty();
+    tracing::info!(commit = %commit.id, %branch, jobs = jobs.len(), committed, "batch done");
+    Ok(jobs
+        .iter()
+        .zip(plans)
+        .map(|(job, plan)| {
+            let plan = plan?;
+            let created = committed && !plan.changes.is_empty();
+            Ok(Outcome {
+                response: MutationResponse {
+                    status: if created {
+                        MutationStatus::Committed
+                    } else {
+                        MutationStatus::Noop
+                    },
+                    commit: view(branch, commit.clone()),
+                    files: plan.files,
+                    previous: plan.previous,
+                    diff: None,
+                    mutation_id: job.mutation_id.clone(),
+                },
+                created,
+                replayed: false,
+            })
+        })
+        .collect())
+}
+
+fn changing<'a>(
+    jobs: &'a [Job],
+    plans: &'a [Result<Plan, ServiceError>],
+) -> impl Iterator<Item = &'a Job> {
+    jobs.iter()
+        .zip(plans)
+        .filter(|(_, p)| p.as_ref().is_ok_and(|p| !p.changes.is_empty()))
+        .map(|(j, _)| j)
+}
+
+/// One request: its own message. Several: a headline with the count, a body line per request
+/// (with its details indented), and per request its trailers, in order, so the n-th
+/// `Gitops-Request-Digest` and `Gitops-Requested-By` belong to the n-th `Gitops-Mutation-Id`.
+fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
+    let members: Vec<(&Job, &Plan)> = jobs
+        .iter()
+        .zip(plans)
+        .filter_map(|(j, p)| {
+            p.as_ref()
+                .ok()
+                .filter(|p| !p.changes.is_empty())
+                .map(|p| (j, p))
+        })
+        .collect();
+    let mut message = match members.as_slice() {
+        [(_, plan)] => plan.message.clone(),
+        _ => {
+            let mut m = CommitMessage::new(&format!("gitops: {} changes", members.len()));
+            for (_, plan) in &members {
+                m = m.body_line(plan.message.summary());
+                for line in plan.message.body_lines() {
+                    m = m.body_line(&format!("  {line}"));
+                }
+            }
+            m
+        }
+    };
+    for (job, _) in &members {
+        message = message
+            .trailer(MUTATION_ID, &job.mutation_id)
+            .trailer(REQUESTED_BY, &job.requested_by)
+            .trailer(REQUEST_DIGEST, &job.digest);
+    }
+    message.render()
+}

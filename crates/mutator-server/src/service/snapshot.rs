@@ -1,0 +1,68 @@
+//! The branch at one head, as the requests of one batch see it: files are read from the forge
+//! once and cached, and each planned request's changes are laid over them, so the next request
+//! in the batch plans on top of the previous one.
+
+use std::collections::BTreeMap;
+
+use mutator_core::{ChangeSet, FileOp, RepoPath};
+use mutator_forge::{CommitId, Forge, ForgeError};
+
+pub struct Snapshot<'a> {
+    forge: &'a dyn Forge,
+    pub head: CommitId,
+    /// Files as the head holds them (`None`: absent), for the paths read so far.
+    base: BTreeMap<RepoPath, Option<Vec<u8>>>,
+    /// Files as the planned requests left them.
+    overlay: BTreeMap<RepoPath, Option<Vec<u8>>>,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn new(forge: &'a dyn Forge, head: CommitId) -> Self {
+        Self {
+            forge,
+            head,
+            base: BTreeMap::new(),
+            overlay: BTreeMap::new(),
+        }
+    }
+
+    /// The file as the batch sees it now.
+    pub async fn read(&mut self, path: &RepoPath) -> Result<Option<Vec<u8>>, ForgeError> {
+        if let Some(current) = self.overlay.get(path) {
+            return Ok(current.clone());
+        }
+        if let Some(current) = self.base.get(path) {
+            return Ok(current.clone());
+        }
+        let current = self.forge.read_file(&self.head, path).await?;
+        self.base.insert(path.clone(), current.clone());
+        Ok(current)
+    }
+
+    /// Lays a planned request's changes over the files.
+    pub fn apply(&mut self, changes: &ChangeSet) {
+        for file in changes.files() {
+            let content = match &file.op {
+                FileOp::Put(bytes) => Some(bytes.clone()),
+                FileOp::Delete => None,
+            };
+            self.overlay.insert(file.path.clone(), content);
+        }
+    }
+
+    /// Everything the batch changed against the head: what one commit must carry. A file that
+    /// one request changed and a later one changed back is not in it.
+    pub fn changes(&self) -> ChangeSet {
+        let mut out = ChangeSet::new();
+        for (path, content) in &self.overlay {
+            if self.base.get(path) == Some(content) {
+                continue;
+            }
+            match content {
+                Some(bytes) => out.put(path.clone(), bytes.clone()),
+                None => out.delete(path.clone()),
+            }
+        }
+        out
+    }
+}
