@@ -220,3 +220,40 @@ fn batching_can_be_turned_off() {
         "one commit per request"
     );
 }
+
+#[test]
+fn an_older_order_never_overwrites_a_newer_image_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let repo = server.repo_path();
+    scaffold_all(&server);
+    let update = |tag: &str, order: u64| json!({ "application": "alpha", "environment": "staging", "image": { "tag": tag }, "order": order });
+    let body = expect_json(server.post("/v1/image-updates", &update("2.0.0", 20)), 201);
+    let message = git::message(&repo, body["commit"]["sha"].as_str().unwrap());
+    assert!(
+        message.contains("Gitops-Order: alpha/staging=20"),
+        "{message}"
+    );
+    let head = git::head(&repo);
+    let refused = expect_json(server.post("/v1/image-updates", &update("1.9.0", 19)), 409);
+    assert_eq!(refused["type"], "urn:gitops-mutator:problem:superseded");
+    assert_eq!(git::head(&repo), head);
+    // Other environments and applications have their own order.
+    expect_json(
+        server.post(
+            "/v1/image-updates",
+            &json!({ "application": "alpha", "environment": "production", "image": { "tag": "1.0.0" }, "order": 1 }),
+        ),
+        201,
+    );
+    server.stop();
+
+    // The guard is read back from git after a restart, past a foreign commit.
+    git::foreign_commit(&repo, &dir.path().join("work"), "docs/readme.md", "hello\n");
+    let server = Server::start(&data);
+    expect_json(server.post("/v1/image-updates", &update("1.9.9", 15)), 409);
+    expect_json(server.post("/v1/image-updates", &update("2.1.0", 21)), 201);
+    let head = git::head(&repo);
+    assert_eq!(tag_at(&repo, &head, "alpha", "staging"), "2.1.0");
+}

@@ -7,6 +7,9 @@ pub const MUTATION_ID: &str = "Gitops-Mutation-Id";
 pub const REQUESTED_BY: &str = "Gitops-Requested-By";
 /// The trailer that fingerprints the request, so a reused Idempotency-Key with another body is caught.
 pub const REQUEST_DIGEST: &str = "Gitops-Request-Digest";
+/// The trailer that records a request's `order` for one application environment
+/// (`payments/staging=1234`), so an older pipeline can never overwrite a newer image.
+pub const ORDER: &str = "Gitops-Order";
 /// The marker that stops CI systems from building the commit.
 pub const SKIP_CI: &str = "[skip ci]";
 
@@ -60,7 +63,9 @@ impl CommitMessage {
 
     /// The headline without the `[skip ci]` marker.
     pub fn summary(&self) -> &str {
-        self.headline.strip_suffix(&format!(" {SKIP_CI}")).unwrap_or(&self.headline)
+        self.headline
+            .strip_suffix(&format!(" {SKIP_CI}"))
+            .unwrap_or(&self.headline)
     }
 
     /// The body lines.

@@ -93,6 +93,18 @@ pub trait Forge: Send + Sync {
     /// One commit, by id.
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError>;
 
+    /// Up to `limit` commits along first parents from `from` (inclusive), newest first.
+    async fn recent_commits(
+        &self,
+        from: &CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        let _ = (from, limit);
+        Err(ForgeError::Rejected(
+            "this repository kind cannot list history yet".to_owned(),
+        ))
+    }
+
     /// Creates `branch` at `at`; fails with [`ForgeError::Conflict`] when it already exists.
     async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError>;
 

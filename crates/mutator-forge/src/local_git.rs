@@ -334,6 +334,27 @@ impl Forge for LocalGit {
         .await
     }
 
+    async fn recent_commits(
+        &self,
+        from: &CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        let from = oid(from)?;
+        self.blocking(move |this, repo| {
+            let mut out = Vec::new();
+            let mut next = Some(repo.find_commit(from).map_err(|e| this.err(e))?);
+            while let Some(commit) = next {
+                if out.len() >= limit {
+                    break;
+                }
+                next = commit.parents().next();
+                out.push(info(&commit));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
         let id = oid(commit)?;
         self.blocking(move |this, repo| {

@@ -123,6 +123,14 @@ async fn create_update_delete_and_read_back() {
         gl.commit_info(&second.id).await.unwrap().parent,
         Some(first.id.clone())
     );
+    let recent: Vec<_> = gl
+        .recent_commits(&second.id, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(recent, vec![second.id.clone(), first.id.clone()]);
     assert_eq!(
         gl.find_by_trailer(&main, "Gitops-Mutation-Id", "g1", 50)
             .await

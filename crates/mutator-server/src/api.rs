@@ -76,6 +76,11 @@ pub struct ImageUpdateRequest {
     pub image: ImageFields,
     #[serde(default)]
     pub expected: Expected,
+    /// A number that grows with each build (a build number, a pipeline id). An update whose
+    /// order is lower than the last one applied to this application environment is refused
+    /// with 409 `superseded`, so a slow old pipeline never overwrites a newer image.
+    #[serde(default)]
+    pub order: Option<u64>,
     #[serde(default)]
     pub target: Target,
     #[serde(default)]

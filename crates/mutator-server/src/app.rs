@@ -25,6 +25,15 @@ use crate::service::Mutator;
 pub struct AppState {
     pub mutator: Arc<Mutator>,
     pub policy: Arc<Policy>,
+    pub limits: Limits,
+}
+
+/// Per-request bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request that takes longer is answered 504. Its change was then either committed whole
+    /// or not at all; a retry with the same Idempotency-Key tells which.
+    pub request_timeout: std::time::Duration,
 }
 
 pub fn router(state: AppState, auth: Arc<Authenticator>) -> Router {

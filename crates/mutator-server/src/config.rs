@@ -29,6 +29,8 @@ pub struct ConfigFile {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub commit_author: Option<AuthorFile>,
+    /// How long a request may take before the caller is answered 504 (default 30).
+    pub request_timeout_seconds: Option<u64>,
     #[serde(default)]
     pub repositories: BTreeMap<String, RepositoryFile>,
     /// Trusted JWT issuers (GitHub Actions, GitLab CI, Backstage).

@@ -151,6 +151,15 @@ impl Problem {
         Self::new(StatusCode::BAD_GATEWAY, slug, "Forge error", detail)
     }
 
+    pub fn timeout(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            "Request timed out",
+            detail,
+        )
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -16,7 +16,7 @@ use mutator_forge::{Forge, GitHub, GitLab, LocalGit, Signature};
 use mutator_render::Catalog;
 use secrecy::SecretString;
 
-use crate::app::AppState;
+use crate::app::{AppState, Limits};
 use crate::config::{
     Backend, ConfigError, ConfigFile, Credential, RepositoryKind, RepositorySettings,
 };
@@ -126,6 +126,9 @@ pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
     let state = AppState {
         mutator: Arc::new(Mutator::new(repos, default_repo, catalog, author)),
         policy: Arc::new(policy),
+        limits: Limits {
+            request_timeout: Duration::from_secs(file.request_timeout_seconds.unwrap_or(30).max(1)),
+        },
     };
     Ok(Prepared {
         listen,

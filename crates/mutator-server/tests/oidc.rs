@@ -309,8 +309,14 @@ async fn bad_tokens_are_refused_with_a_reason() {
     .await;
     // Truncated and oversized.
     // Cutting the signature short leaves either bad base64 or a signature that does not verify.
-    let err = auth.authenticate(&good[..good.len() - 20]).await.unwrap_err();
-    assert!(err.contains("signature") || err.contains("not a valid JWT"), "{err}");
+    let err = auth
+        .authenticate(&good[..good.len() - 20])
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("signature") || err.contains("not a valid JWT"),
+        "{err}"
+    );
     refused(&auth, &good[..good.rfind('.').unwrap()], "").await;
     let huge = format!("{}.{}.{}", parts[0], "A".repeat(20_000), parts[2]);
     refused(&auth, &huge, "larger").await;

@@ -254,6 +254,46 @@ impl Forge for GitHub {
         Ok(out)
     }
 
+    async fn recent_commits(
+        &self,
+        from: &CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        const PAGE: usize = 100;
+        let mut out = Vec::new();
+        let mut page = 1;
+        while out.len() < limit {
+            let reply = self
+                .get(
+                    &format!("/commits?sha={}&per_page={PAGE}&page={page}", from.0),
+                    JSON,
+                )
+                .await?;
+            if reply.status != StatusCode::OK {
+                return Err(status_error(&reply, "listing commits"));
+            }
+            let commits: Vec<ListedCommit> = reply.json("commit list")?;
+            let count = commits.len();
+            out.extend(
+                commits
+                    .into_iter()
+                    .take(limit - out.len())
+                    .map(|c| CommitInfo {
+                        id: CommitId(c.sha),
+                        message: c.commit.message,
+                        parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
+                        url: c.html_url,
+                        verified: None,
+                    }),
+            );
+            if count < PAGE {
+                break;
+            }
+            page += 1;
+        }
+        Ok(out)
+    }
+
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
         let reply = self
             .get(&format!("/git/commits/{}", commit.0), JSON)

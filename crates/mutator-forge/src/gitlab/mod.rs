@@ -360,6 +360,35 @@ impl Forge for GitLab {
         Ok(out)
     }
 
+    async fn recent_commits(
+        &self,
+        from: &CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        const PAGE: usize = 100;
+        let mut out = Vec::new();
+        let mut page = 1;
+        while out.len() < limit {
+            let reply = self
+                .get(&format!(
+                    "/repository/commits?ref_name={}&first_parent=true&per_page={PAGE}&page={page}",
+                    from.0
+                ))
+                .await?;
+            if reply.status != StatusCode::OK {
+                return Err(status_error(&reply, "listing commits"));
+            }
+            let commits: Vec<CommitJson> = reply.json("commit list")?;
+            let count = commits.len();
+            out.extend(commits.into_iter().take(limit - out.len()).map(info));
+            if count < PAGE {
+                break;
+            }
+            page += 1;
+        }
+        Ok(out)
+    }
+
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
         let reply = self
             .get(&format!("/repository/commits/{}", commit.0))

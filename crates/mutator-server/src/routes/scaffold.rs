@@ -7,6 +7,7 @@ use mutator_render::RenderTarget;
 
 use super::outcome_response;
 use crate::api::{MutationResponse, ScaffoldRequest};
+use crate::app::Limits;
 use crate::auth::Principal;
 use crate::extract::{ApiJson, IdempotencyKey};
 use crate::policy::{Action, Policy, Subject};
@@ -31,12 +32,14 @@ use crate::service::{Caller, Intent, Mutator};
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Render failure or reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Repository unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The request took longer than the configured timeout", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn scaffold(
     State(mutator): State<Arc<Mutator>>,
     State(policy): State<Arc<Policy>>,
+    State(limits): State<Limits>,
     Extension(principal): Extension<Principal>,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson { body, digest }: ApiJson<ScaffoldRequest>,
@@ -73,8 +76,11 @@ pub async fn scaffold(
         requested_by: allowed.requested_by(&principal),
         key,
     };
-    let outcome = mutator
-        .apply(repo, &branch, intent, &caller, &digest, body.dry_run)
-        .await?;
+    let work = mutator.apply(repo, &branch, intent, &caller, &digest, body.dry_run);
+    let outcome = tokio::time::timeout(limits.request_timeout, work).await.map_err(|_| {
+        Problem::timeout(
+            "the change did not finish in time; it was committed whole or not at all: retry with the same Idempotency-Key to learn which",
+        )
+    })??;
     Ok(outcome_response(outcome))
 }

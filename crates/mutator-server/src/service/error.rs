@@ -38,6 +38,14 @@ pub enum ServiceError {
     Forge(#[from] ForgeError),
     #[error("the repository's queue is full or shutting down; try again shortly")]
     Busy,
+    #[error(
+        "{target} already runs a change with order {last}; order {order} is older and was not applied"
+    )]
+    Superseded {
+        target: String,
+        order: u64,
+        last: u64,
+    },
 }
 
 impl ServiceError {
@@ -106,6 +114,7 @@ impl From<ServiceError> for Problem {
             ServiceError::Forge(ForgeError::Rejected(_)) => {
                 Problem::unprocessable("rejected", detail)
             }
+            ServiceError::Superseded { .. } => Problem::conflict("superseded", detail),
             ServiceError::Busy => {
                 let mut p = Problem::unavailable(detail);
                 p.retry_after = Some(1);

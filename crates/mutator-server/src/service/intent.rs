@@ -22,6 +22,8 @@ pub enum Intent {
         environment: EnvName,
         change: ImageChange,
         expected: Option<ImageTag>,
+        /// See `ImageUpdateRequest::order`.
+        order: Option<u64>,
     },
 }
 
@@ -46,6 +48,19 @@ impl Intent {
                 "repository layout: {e}"
             )))
         })
+    }
+
+    /// `(app/env, order)` when the request carries an order.
+    pub fn order(&self) -> Option<(String, u64)> {
+        match self {
+            Intent::ImageUpdate {
+                application,
+                environment,
+                order: Some(order),
+                ..
+            } => Some((format!("{application}/{environment}"), *order)),
+            _ => None,
+        }
     }
 
     /// The files the intent may write.
@@ -119,6 +134,7 @@ impl Intent {
                 environment,
                 change,
                 expected,
+                ..
             } => {
                 let path = Self::values_path(repo, application, environment)?;
                 let current =

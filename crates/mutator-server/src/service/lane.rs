@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mutator_core::message::{CommitMessage, MUTATION_ID, REQUEST_DIGEST, REQUESTED_BY};
+use mutator_core::message::{CommitMessage, MUTATION_ID, ORDER, REQUEST_DIGEST, REQUESTED_BY};
 use mutator_core::{BranchName, RepoName};
 use mutator_forge::{CommitInfo, CommitRequest, ForgeError, Signature};
 use tokio::sync::{mpsc, oneshot};
 
 use super::intent::{Intent, Plan};
+use super::orders::OrderBook;
 use super::snapshot::Snapshot;
 use super::{Outcome, Repository, ServiceError, backoff, view};
 use crate::api::{MutationResponse, MutationStatus};
@@ -111,6 +112,7 @@ async fn run(
     mut queue: mpsc::Receiver<Job>,
 ) {
     let max = repo.settings.batch_size.max(1);
+    let mut book = OrderBook::default();
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < max {
@@ -119,12 +121,18 @@ async fn run(
                 Err(_) => break,
             }
         }
-        run_batch(&repo, &branch, &author, batch).await;
+        run_batch(&repo, &branch, &author, &mut book, batch).await;
     }
 }
 
 /// Commits one batch, retrying what is safe to retry, and answers every job in it.
-async fn run_batch(repo: &Repository, branch: &BranchName, author: &Signature, mut jobs: Vec<Job>) {
+async fn run_batch(
+    repo: &Repository,
+    branch: &BranchName,
+    author: &Signature,
+    book: &mut OrderBook,
+    mut jobs: Vec<Job>,
+) {
     let mut waited = Duration::ZERO;
     let mut last_error: Option<ForgeError> = None;
     for attempt in 1..=MAX_ATTEMPTS {
@@ -133,7 +141,7 @@ async fn run_batch(repo: &Repository, branch: &BranchName, author: &Signature, m
         if jobs.is_empty() {
             return;
         }
-        let error = match attempt_batch(repo, branch, author, &jobs).await {
+        let error = match attempt_batch(repo, branch, author, book, &jobs).await {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
@@ -197,6 +205,7 @@ async fn attempt_batch(
     repo: &Repository,
     branch: &BranchName,
     author: &Signature,
+    book: &mut OrderBook,
     jobs: &[Job],
 ) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
     let forge = repo.forge.as_ref();
@@ -206,12 +215,31 @@ async fn attempt_batch(
             branch: branch.to_string(),
         })
     })?;
+    if jobs.iter().any(|j| j.intent.order().is_some()) {
+        book.catch_up(forge, &head).await?;
+    }
+    let mut applied: HashMap<String, u64> = HashMap::new();
     let mut snapshot = Snapshot::new(forge, head.clone());
     let mut plans: Vec<Result<Plan, ServiceError>> = Vec::with_capacity(jobs.len());
     for job in jobs {
+        if let Some((target, order)) = job.intent.order() {
+            let last = applied.get(&target).copied().max(book.last(&target));
+            if let Some(last) = last.filter(|last| order < *last) {
+                plans.push(Err(ServiceError::Superseded {
+                    target,
+                    order,
+                    last,
+                }));
+                continue;
+            }
+        }
         match job.intent.plan(repo, branch, &mut snapshot, false).await {
             Ok(plan) => {
                 snapshot.apply(&plan.changes);
+                if let Some((target, order)) = job.intent.order() {
+                    let slot = applied.entry(target).or_insert(order);
+                    *slot = (*slot).max(order);
+                }
                 plans.push(Ok(plan));
             }
             Err(ServiceError::Forge(e)) if e.is_retryable() => return Err(BatchError::Retry(e)),
@@ -250,6 +278,9 @@ async fn attempt_batch(
         }
     };
     let committed = !changes.is_empty();
+    if committed {
+        book.record(&head, &commit.id, &applied);
+    }
     tracing::info!(commit = %commit.id, %branch, jobs = jobs.len(), committed, "batch done");
     Ok(jobs
         .iter()
@@ -319,6 +350,12 @@ fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
             .trailer(MUTATION_ID, &job.mutation_id)
             .trailer(REQUESTED_BY, &job.requested_by)
             .trailer(REQUEST_DIGEST, &job.digest);
+    }
+    // Orders are recorded apart from the per-request trailers: they are read per target.
+    for (job, _) in &members {
+        if let Some((target, order)) = job.intent.order() {
+            message = message.trailer(ORDER, &format!("{target}={order}"));
+        }
     }
     message.render()
 }

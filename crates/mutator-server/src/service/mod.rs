@@ -5,6 +5,7 @@
 mod error;
 mod intent;
 mod lane;
+mod orders;
 mod replay;
 mod snapshot;
 
