@@ -6,11 +6,15 @@
 mod auth;
 mod bad_input;
 mod git;
+// The smart-HTTP test server is shared with the remote git backend's own tests.
+#[path = "../../crates/mutator-forge/tests/support/git_http.rs"]
+mod git_http;
 mod github;
 mod gitlab;
 mod harness;
 mod image_update;
 mod lanes;
 mod policy;
+mod remote_git;
 mod render_cli;
 mod scaffold;

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use mutator_core::{BranchName, ChangeSet, FileAction, RepoPath};
 use mutator_forge::{
-    CommitId, CommitRequest, Forge, ForgeError, RemoteAuth, RemoteGit, RemoteGitSettings,
-    Signature,
+    CommitId, CommitRequest, Forge, ForgeError, RemoteAuth, RemoteGit, RemoteGitSettings, Signature,
 };
 use secrecy::SecretString;
 use support::git_http::GitHttpServer;
@@ -143,9 +142,16 @@ async fn create_update_delete(forge: &RemoteGit, cli: impl Fn(&[&str]) -> String
     let main = branch("main");
     let head = forge.head(&main).await.unwrap().unwrap();
     assert_eq!(head.0, cli(&["rev-parse", "main"]).trim());
-    let values = forge.read_file(&head, &path(VALUES)).await.unwrap().unwrap();
+    let values = forge
+        .read_file(&head, &path(VALUES))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(values, b"image:\n  tag: \"1.4.1\" # pinned\n");
-    assert_eq!(forge.read_file(&head, &path("nope.yaml")).await.unwrap(), None);
+    assert_eq!(
+        forge.read_file(&head, &path("nope.yaml")).await.unwrap(),
+        None
+    );
 
     let mut cs = ChangeSet::new();
     cs.put(path("apps/payments/app.yaml"), "kind: Application\n");
@@ -162,10 +168,17 @@ async fn create_update_delete(forge: &RemoteGit, cli: impl Fn(&[&str]) -> String
     // The remote has it: as the backend sees it ...
     assert_eq!(forge.head(&main).await.unwrap().as_ref(), Some(&info.id));
     assert_eq!(
-        forge.read_file(&info.id, &path(VALUES)).await.unwrap().unwrap(),
+        forge
+            .read_file(&info.id, &path(VALUES))
+            .await
+            .unwrap()
+            .unwrap(),
         b"image:\n  tag: \"1.4.2\" # pinned\n"
     );
-    assert_eq!(forge.read_file(&info.id, &path("README.md")).await.unwrap(), None);
+    assert_eq!(
+        forge.read_file(&info.id, &path("README.md")).await.unwrap(),
+        None
+    );
     let mut changed = forge.changed_files(&info.id).await.unwrap();
     changed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
@@ -204,7 +217,10 @@ async fn http_commit_create_update_delete_and_read_back() {
     assert!(h.server.unauthorized() > 0);
     assert!(!h.forge.url().contains(PASSWORD));
     let debug = format!("{:?}", h.forge);
-    assert!(!debug.contains(PASSWORD) && !debug.contains(USER), "{debug}");
+    assert!(
+        !debug.contains(PASSWORD) && !debug.contains(USER),
+        "{debug}"
+    );
     // The mirror is bare and holds no branch of its own.
     let mirror = git2::Repository::open(h.forge.mirror_dir()).unwrap();
     assert!(mirror.is_bare());
@@ -221,9 +237,16 @@ async fn http_foreign_push_between_head_and_commit_is_a_conflict_then_reapplies(
     let work = h.dir.path().join("work");
     let foreign = foreign_commit(&h.cli_url(), &work, "apps/other/app.yaml", "other: 1\n");
 
-    let err = commit_one(&h.forge, "main", &read, VALUES, "tag: 2\n", "ours [skip ci]\n")
-        .await
-        .unwrap_err();
+    let err = commit_one(
+        &h.forge,
+        "main",
+        &read,
+        VALUES,
+        "tag: 2\n",
+        "ours [skip ci]\n",
+    )
+    .await
+    .unwrap_err();
     match &err {
         ForgeError::Conflict {
             branch,
@@ -243,9 +266,16 @@ async fn http_foreign_push_between_head_and_commit_is_a_conflict_then_reapplies(
     // Re-read and re-apply: both changes are there.
     let now = h.forge.head(&main).await.unwrap().unwrap();
     assert_eq!(now.0, foreign);
-    let info = commit_one(&h.forge, "main", &now, VALUES, "tag: 2\n", "ours [skip ci]\n")
-        .await
-        .unwrap();
+    let info = commit_one(
+        &h.forge,
+        "main",
+        &now,
+        VALUES,
+        "tag: 2\n",
+        "ours [skip ci]\n",
+    )
+    .await
+    .unwrap();
     assert_eq!(info.parent, Some(now));
     assert_eq!(
         h.forge
@@ -429,7 +459,11 @@ async fn http_find_by_trailer_and_changed_files() {
         vec![(path("a.yaml"), FileAction::Create)]
     );
     assert_eq!(
-        other.read_file(&first.id, &path("a.yaml")).await.unwrap().unwrap(),
+        other
+            .read_file(&first.id, &path("a.yaml"))
+            .await
+            .unwrap()
+            .unwrap(),
         b"a\n"
     );
     let missing = CommitId("0123456789012345678901234567890123456789".into());
@@ -476,8 +510,14 @@ async fn http_fetch_is_incremental_and_a_change_costs_no_clone() {
         .await
         .unwrap();
     let push_bytes = h.server.response_body_bytes() - before;
-    assert!(push_bytes * 20 < first_fetch, "push answered {push_bytes} B");
-    assert!(h.server.requests() - requests <= 4, "a push is a few requests");
+    assert!(
+        push_bytes * 20 < first_fetch,
+        "push answered {push_bytes} B"
+    );
+    assert!(
+        h.server.requests() - requests <= 4,
+        "a push is a few requests"
+    );
     assert_eq!(h.cli(&["rev-parse", "main"]).trim(), info.id.0);
 }
 
@@ -730,7 +770,10 @@ async fn file_branches_trailers_and_unknown_branch() {
     let main = branch("main");
     assert_eq!(l.forge.head(&branch("nope")).await.unwrap(), None);
     let head = l.forge.head(&main).await.unwrap().unwrap();
-    l.forge.create_branch(&branch("env/prod"), &head).await.unwrap();
+    l.forge
+        .create_branch(&branch("env/prod"), &head)
+        .await
+        .unwrap();
     assert_eq!(l.cli(&["rev-parse", "env/prod"]).trim(), head.0);
     assert!(matches!(
         l.forge.create_branch(&branch("env/prod"), &head).await,

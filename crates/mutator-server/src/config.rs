@@ -137,6 +137,12 @@ pub struct AuthFile {
     pub token_file: Option<PathBuf>,
     /// `gitlab`: an environment variable holding an OAuth 2 access token.
     pub bearer_env: Option<String>,
+    /// `git` over http(s): environment variables holding the user and the password or token.
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+    /// `git` over ssh: a private key and the known_hosts file the host key is checked against.
+    pub ssh_key_file: Option<PathBuf>,
+    pub known_hosts_file: Option<PathBuf>,
     pub github_app: Option<GithubAppFile>,
 }
 
@@ -235,6 +241,8 @@ pub enum Backend {
         project: String,
         auth: Credential,
     },
+    /// Any git server over http(s) or ssh, written through a bare mirror in the data directory.
+    RemoteGit { url: String, auth: Credential },
 }
 
 /// Where a credential is read from.
@@ -243,6 +251,18 @@ pub enum Credential {
     TokenEnv(String),
     TokenFile(PathBuf),
     BearerEnv(String),
+    /// No credentials (a public remote).
+    Anonymous,
+    /// HTTP Basic from two environment variables.
+    Basic {
+        username_env: String,
+        password_env: String,
+    },
+    /// An ssh key; the server's host key must be in the known_hosts file.
+    Ssh {
+        key_file: PathBuf,
+        known_hosts_file: PathBuf,
+    },
     GithubApp {
         app_id: u64,
         private_key_file: PathBuf,
@@ -400,27 +420,54 @@ fn backend(
             refuse(file.name.is_some(), "name", "git")?;
             refuse(file.api_url.is_some(), "apiUrl", "git")?;
             refuse(file.project.is_some(), "project", "git")?;
-            refuse(
-                file.auth.is_some(),
-                "auth",
-                "git (remote git comes in a later version)",
-            )?;
-            let url = file
-                .url
-                .as_deref()
-                .ok_or_else(|| format!("{}: missing; give the repository's path", at("url")))?;
-            let path = local_path(url).ok_or_else(|| {
-                format!(
-                    "{}: {url:?} is not a local path or file:// URL; remote git URLs are not supported by this version",
-                    at("url")
-                )
+            let url = file.url.as_deref().ok_or_else(|| {
+                format!("{}: missing; give the repository's path or URL", at("url"))
             })?;
-            let path = if path.is_absolute() {
-                path
-            } else {
-                base.join(path)
-            };
-            Ok((Backend::LocalGit { path }, url.to_owned()))
+            match local_path(url) {
+                Some(path) => {
+                    refuse(file.auth.is_some(), "auth", "a local git repository")?;
+                    let path = if path.is_absolute() {
+                        path
+                    } else {
+                        base.join(path)
+                    };
+                    Ok((Backend::LocalGit { path }, url.to_owned()))
+                }
+                None => {
+                    if url.contains("://")
+                        && url.split("://").nth(1).is_some_and(|rest| {
+                            rest.split('/').next().is_some_and(|authority| {
+                                authority.contains(':') && authority.contains('@')
+                            })
+                        })
+                    {
+                        return Err(format!(
+                            "{}: put credentials in auth (usernameEnv/passwordEnv), never in the URL",
+                            at("url")
+                        ));
+                    }
+                    let auth = match &file.auth {
+                        None => Credential::Anonymous,
+                        Some(_) => credential(file.auth.as_ref(), at)?,
+                    };
+                    if !matches!(
+                        auth,
+                        Credential::Anonymous | Credential::Basic { .. } | Credential::Ssh { .. }
+                    ) {
+                        return Err(format!(
+                            "{}: a git remote takes usernameEnv and passwordEnv, or sshKeyFile and knownHostsFile",
+                            at("auth")
+                        ));
+                    }
+                    Ok((
+                        Backend::RemoteGit {
+                            url: url.to_owned(),
+                            auth,
+                        },
+                        url.to_owned(),
+                    ))
+                }
+            }
         }
         Some(RepositoryKind::Github) => {
             refuse(file.url.is_some(), "url", "github (use owner and name)")?;
@@ -442,6 +489,15 @@ fn backend(
                 ));
             }
             let auth = credential(file.auth.as_ref(), at)?;
+            if matches!(
+                auth,
+                Credential::Basic { .. } | Credential::Ssh { .. } | Credential::Anonymous
+            ) {
+                return Err(format!(
+                    "{}: github takes tokenEnv, tokenFile or githubApp",
+                    at("auth")
+                ));
+            }
             if matches!(auth, Credential::BearerEnv(_)) {
                 return Err(format!(
                     "{}: bearerEnv is for gitlab; use tokenEnv or tokenFile",
@@ -494,6 +550,15 @@ fn backend(
                 ));
             }
             let auth = credential(file.auth.as_ref(), at)?;
+            if matches!(
+                auth,
+                Credential::Basic { .. } | Credential::Ssh { .. } | Credential::Anonymous
+            ) {
+                return Err(format!(
+                    "{}: gitlab takes tokenEnv, tokenFile or bearerEnv",
+                    at("auth")
+                ));
+            }
             if matches!(auth, Credential::GithubApp { .. }) {
                 return Err(format!(
                     "{}: githubApp is for github; use tokenEnv, tokenFile or bearerEnv",
@@ -548,6 +613,32 @@ fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Cr
     if let Some(var) = &auth.bearer_env {
         found.push(Credential::BearerEnv(var.clone()));
     }
+    match (&auth.username_env, &auth.password_env) {
+        (Some(user), Some(password)) => found.push(Credential::Basic {
+            username_env: user.clone(),
+            password_env: password.clone(),
+        }),
+        (None, None) => {}
+        _ => {
+            return Err(format!(
+                "{}: give both usernameEnv and passwordEnv",
+                at("auth")
+            ));
+        }
+    }
+    match (&auth.ssh_key_file, &auth.known_hosts_file) {
+        (Some(key), Some(hosts)) => found.push(Credential::Ssh {
+            key_file: key.clone(),
+            known_hosts_file: hosts.clone(),
+        }),
+        (None, None) => {}
+        _ => {
+            return Err(format!(
+                "{}: give both sshKeyFile and knownHostsFile (host keys are always checked)",
+                at("auth")
+            ));
+        }
+    }
     if let Some(app) = &auth.github_app {
         found.push(Credential::GithubApp {
             app_id: app.app_id,
@@ -558,13 +649,10 @@ fn credential(auth: Option<&AuthFile>, at: &dyn Fn(&str) -> String) -> Result<Cr
     match found.len() {
         1 => Ok(found.remove(0)),
         0 => Err(format!(
-            "{}: give one of tokenEnv, tokenFile, bearerEnv or githubApp",
+            "{}: give one of tokenEnv, tokenFile, bearerEnv, githubApp, usernameEnv+passwordEnv or sshKeyFile+knownHostsFile",
             at("auth")
         )),
-        _ => Err(format!(
-            "{}: give only one of tokenEnv, tokenFile, bearerEnv or githubApp",
-            at("auth")
-        )),
+        _ => Err(format!("{}: give only one kind of credential", at("auth"))),
     }
 }
 
@@ -652,10 +740,52 @@ repositories:
             "c",
         )
         .unwrap();
-        let err = RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not supported"), "{err}");
+        let remote =
+            RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c").unwrap();
+        assert_eq!(
+            remote.backend,
+            Backend::RemoteGit {
+                url: "https://example.com/x.git".into(),
+                auth: Credential::Anonymous
+            }
+        );
+        let check = |yaml: &str, expect: &str| {
+            let f = ConfigFile::parse(yaml, "c").unwrap();
+            let err = RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expect), "{err} should mention {expect}");
+        };
+        check(
+            "repositories:\n  r:\n    kind: git\n    url: https://u:p@example.com/x.git\n",
+            "never in the URL",
+        );
+        check(
+            "repositories:\n  r:\n    kind: git\n    url: ssh://git@example.com/x.git\n    auth: { sshKeyFile: /k }\n",
+            "knownHostsFile",
+        );
+        check(
+            "repositories:\n  r:\n    kind: git\n    url: https://example.com/x.git\n    auth: { tokenEnv: T }\n",
+            "usernameEnv",
+        );
+        check(
+            "repositories:\n  r:\n    kind: git\n    url: ./local.git\n    auth: { usernameEnv: U, passwordEnv: P }\n",
+            "auth",
+        );
+        let f = ConfigFile::parse(
+            "repositories:\n  r:\n    kind: git\n    url: https://git.example.com/x.git\n    auth: { usernameEnv: U, passwordEnv: P }\n",
+            "c",
+        )
+        .unwrap();
+        assert!(matches!(
+            RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c")
+                .unwrap()
+                .backend,
+            Backend::RemoteGit {
+                auth: Credential::Basic { .. },
+                ..
+            }
+        ));
         let err = ConfigFile::parse("repositories:\n  r:\n    kind: svn\n    url: x\n", "c")
             .unwrap_err()
             .to_string();

@@ -12,7 +12,9 @@ use axum::Router;
 use mutator_core::RepoName;
 use mutator_forge::github::{GithubAuth, GithubSettings};
 use mutator_forge::gitlab::{GitlabAuth, GitlabSettings};
-use mutator_forge::{Forge, GitHub, GitLab, LocalGit, Signature};
+use mutator_forge::{
+    Forge, GitHub, GitLab, LocalGit, RemoteAuth, RemoteGit, RemoteGitSettings, Signature,
+};
 use mutator_render::Catalog;
 use secrecy::SecretString;
 
@@ -104,7 +106,7 @@ pub fn prepare(options: ServeOptions) -> Result<Prepared, StartupError> {
     let settings = repository_settings(&file, options.config.as_deref(), &data_dir)?;
     let mut repos = BTreeMap::new();
     for s in settings {
-        let forge = open_repository(&s, &author, &mut notes)?;
+        let forge = open_repository(&s, &author, &data_dir.join("mirrors"), &mut notes)?;
         repos.insert(s.name.clone(), Repository { settings: s, forge });
     }
     let default_repo = default_repository(&repos)?;
@@ -170,6 +172,7 @@ fn repository_settings(
 fn open_repository(
     settings: &RepositorySettings,
     author: &Signature,
+    mirrors: &Path,
     notes: &mut Vec<String>,
 ) -> Result<Arc<dyn Forge>, StartupError> {
     match &settings.backend {
@@ -196,6 +199,52 @@ fn open_repository(
                 settings.branch
             ));
             Ok(Arc::new(git))
+        }
+        Backend::RemoteGit { url, auth } => {
+            let repo_error = |message: String| StartupError::Repository {
+                name: settings.name.to_string(),
+                message,
+            };
+            let auth = match auth {
+                Credential::Anonymous => RemoteAuth::None,
+                Credential::Basic {
+                    username_env,
+                    password_env,
+                } => RemoteAuth::Basic {
+                    username: secret_from_env(username_env, "auth.usernameEnv")
+                        .map_err(repo_error)?,
+                    password: secret_from_env(password_env, "auth.passwordEnv")
+                        .map_err(repo_error)?,
+                },
+                Credential::Ssh {
+                    key_file,
+                    known_hosts_file,
+                } => RemoteAuth::Ssh {
+                    key_file: key_file.clone(),
+                    known_hosts_file: known_hosts_file.clone(),
+                },
+                _ => {
+                    return Err(repo_error(
+                        "unsupported credential for a git remote".to_owned(),
+                    ));
+                }
+            };
+            let mirror_dir = mirrors.join(format!("{}.git", settings.name));
+            let remote = RemoteGit::open(RemoteGitSettings {
+                url: url.clone(),
+                mirror_dir: mirror_dir.clone(),
+                auth,
+                timeout: FORGE_TIMEOUT,
+            })
+            .map_err(|e| repo_error(e.to_string()))?;
+            notes.push(format!(
+                "repository {:?}: git remote {} through the mirror {} (branch {})",
+                settings.name.as_str(),
+                remote.url(),
+                mirror_dir.display(),
+                settings.branch
+            ));
+            Ok(Arc::new(remote))
         }
         Backend::GitLab {
             api_url,
@@ -281,6 +330,9 @@ fn github_auth(credential: &Credential) -> Result<GithubAuth, String> {
         Credential::TokenEnv(var) => secret_from_env(var, "auth.tokenEnv").map(GithubAuth::Token),
         Credential::BearerEnv(_) => {
             Err("bearerEnv credentials are for gitlab repositories".to_owned())
+        }
+        Credential::Anonymous | Credential::Basic { .. } | Credential::Ssh { .. } => {
+            Err("git remote credentials are for git repositories".to_owned())
         }
         Credential::TokenFile(path) => match std::fs::read_to_string(path) {
             Ok(token) if !token.trim().is_empty() => Ok(GithubAuth::Token(SecretString::from(

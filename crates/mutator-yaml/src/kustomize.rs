@@ -114,7 +114,8 @@ pub fn get_kustomize_image(
 /// When no entry has the name, one is appended (`- name: …` with the given fields, laid out
 /// like the existing items), and when the file has no `images:` (or `images: []`), it is
 /// created. See [`KustomizeImage`] for the digest rule. Fields already holding the value are
-/// left untouched, so a repeated call returns the input unchanged.
+/// left untouched, so a repeated call returns the input unchanged; with no field given, an
+/// existing entry stays as it is and a missing one is added with its name only.
 pub fn set_kustomize_image(
     src: &str,
     name: &str,

@@ -187,11 +187,19 @@ fn a_new_tag_drops_a_stale_digest() {
     );
     // The digest on the last line, without a final newline; and with CRLF.
     assert_eq!(
-        set("images:\n- name: app\n  digest: sha256:a", "app", &tag("v2")),
+        set(
+            "images:\n- name: app\n  digest: sha256:a",
+            "app",
+            &tag("v2")
+        ),
         "images:\n- name: app\n  newTag: v2"
     );
     assert_eq!(
-        set("images:\r\n- name: app\r\n  digest: sha256:a\r\n  newName: x\r\n", "app", &tag("v2")),
+        set(
+            "images:\r\n- name: app\r\n  digest: sha256:a\r\n  newName: x\r\n",
+            "app",
+            &tag("v2")
+        ),
         "images:\r\n- name: app\r\n  newName: x\r\n  newTag: v2\r\n"
     );
     // Only the digest: the tag stays.

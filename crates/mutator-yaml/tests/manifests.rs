@@ -358,7 +358,24 @@ fn every_container_of_every_corpus_workload() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    let (mut containers, mut failures) = (0, Vec::new());
+    // Containers listed in image-fields.tsv are checked (more thoroughly) by the test above;
+    // the sweep covers the rest, so the debug-build suite does not parse big files twice.
+    let tsv = std::fs::read_to_string(dir.join("image-fields.tsv")).unwrap();
+    let listed: std::collections::HashSet<(String, String)> = tsv
+        .lines()
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            let file = cols.next()?.strip_prefix("k8s-manifests/")?;
+            let path = cols.next()?;
+            let path = if path.starts_with("doc[") {
+                path.to_owned()
+            } else {
+                format!("doc[0].{path}")
+            };
+            Some((file.to_owned(), path))
+        })
+        .collect();
+    let (mut containers, mut skipped, mut failures) = (0, 0, Vec::new());
     for file in &files {
         let src = std::fs::read_to_string(file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -385,10 +402,14 @@ fn every_container_of_every_corpus_workload() {
                     continue;
                 };
                 for i in 0..items.len() {
-                    containers += 1;
                     let path = list_path
                         .child(Segment::Index(i))
                         .child(Segment::Key("image".into()));
+                    if listed.contains(&(name.clone(), format!("doc[{index}].{path}"))) {
+                        skipped += 1;
+                        continue;
+                    }
+                    containers += 1;
                     if let Err(e) = check_container(&src, &docs, index, &path, false) {
                         failures.push(format!("{name} doc[{index}].{path}: {e}"));
                     }
@@ -397,13 +418,15 @@ fn every_container_of_every_corpus_workload() {
         }
     }
     println!(
-        "corpus workloads: {} files, {containers} containers given a new tag, {} failed",
+        "corpus workloads: {} files, {containers} more containers given a new tag \
+         ({skipped} listed in image-fields.tsv left to the row test), {} failed",
         files.len(),
         failures.len()
     );
     assert!(
-        containers >= 30,
-        "expected at least 30 containers, found {containers}"
+        containers + skipped >= 40,
+        "expected at least 40 containers, found {}",
+        containers + skipped
     );
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
 }

@@ -189,10 +189,22 @@ mod tests {
         assert_eq!(kh.check("git.example.com", 22, &key(KEY)), Verdict::Known);
         assert_eq!(kh.check("GIT.example.com", 22, &key(KEY)), Verdict::Known);
         assert_eq!(kh.check("10.0.0.1", 22, &key(KEY)), Verdict::Known);
-        assert_eq!(kh.check("git.example.com", 22, &key(OTHER)), Verdict::Changed);
-        assert_eq!(kh.check("git.example.com", 2222, &key(OTHER)), Verdict::Known);
-        assert_eq!(kh.check("git.example.com", 2222, &key(KEY)), Verdict::Changed);
-        assert_eq!(kh.check("other.example.com", 22, &key(KEY)), Verdict::Unknown);
+        assert_eq!(
+            kh.check("git.example.com", 22, &key(OTHER)),
+            Verdict::Changed
+        );
+        assert_eq!(
+            kh.check("git.example.com", 2222, &key(OTHER)),
+            Verdict::Known
+        );
+        assert_eq!(
+            kh.check("git.example.com", 2222, &key(KEY)),
+            Verdict::Changed
+        );
+        assert_eq!(
+            kh.check("other.example.com", 22, &key(KEY)),
+            Verdict::Unknown
+        );
     }
 
     #[test]
@@ -200,7 +212,10 @@ mod tests {
         let kh = KnownHosts::parse(HASHED);
         assert_eq!(kh.check("git.example.com", 22, &key(KEY)), Verdict::Known);
         assert_eq!(kh.check("git.example.com", 2222, &key(KEY)), Verdict::Known);
-        assert_eq!(kh.check("git.example.com", 22, &key(OTHER)), Verdict::Changed);
+        assert_eq!(
+            kh.check("git.example.com", 22, &key(OTHER)),
+            Verdict::Changed
+        );
         assert_eq!(kh.check("git.example.org", 22, &key(KEY)), Verdict::Unknown);
     }
 
@@ -210,7 +225,10 @@ mod tests {
             "*.example.com,!evil.example.com ssh-ed25519 {KEY}\n@cert-authority *.example.com ssh-ed25519 {OTHER}\n"
         ));
         assert_eq!(kh.check("git.example.com", 22, &key(KEY)), Verdict::Known);
-        assert_eq!(kh.check("evil.example.com", 22, &key(KEY)), Verdict::Unknown);
+        assert_eq!(
+            kh.check("evil.example.com", 22, &key(KEY)),
+            Verdict::Unknown
+        );
         assert_eq!(kh.check("git.example.net", 22, &key(KEY)), Verdict::Unknown);
         let kh = KnownHosts::parse(&format!(
             "git.example.com ssh-ed25519 {KEY}\n@revoked * ssh-ed25519 {KEY}\n"

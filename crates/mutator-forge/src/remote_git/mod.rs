@@ -101,8 +101,8 @@ impl RemoteGit {
             auth: settings.auth,
             timeout: settings.timeout,
         };
-        let repo = mirror::open_or_init(&shared.mirror_dir, &settings.url)
-            .map_err(|e| shared.local(e))?;
+        let repo =
+            mirror::open_or_init(&shared.mirror_dir, &settings.url).map_err(|e| shared.local(e))?;
         Ok(RemoteGit {
             shared: Arc::new(shared),
             mirror: Arc::new(Mutex::new(repo)),

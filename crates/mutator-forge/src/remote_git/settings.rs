@@ -85,9 +85,8 @@ impl RemoteUrl {
             ))
         };
         let Some((scheme, rest)) = url.split_once("://") else {
-            return scp_like(url).ok_or_else(|| {
-                invalid("write it as http://, https://, ssh:// or file://")
-            });
+            return scp_like(url)
+                .ok_or_else(|| invalid("write it as http://, https://, ssh:// or file://"));
         };
         let scheme = match scheme.to_ascii_lowercase().as_str() {
             "file" => Scheme::File,
@@ -278,7 +277,10 @@ mod tests {
             password: SecretString::from("hunter22"),
         };
         let text = format!("{auth:?}");
-        assert!(!text.contains("hunter22") && !text.contains("bot"), "{text}");
+        assert!(
+            !text.contains("hunter22") && !text.contains("bot"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 
 use super::Shared;
 use super::auth;
-use super::settings::RemoteAuth;
+use super::settings::{RemoteAuth, Scheme};
 use crate::error::ForgeError;
 
 /// What the callbacks of one fetch or push saw, read after libgit2 returns.
@@ -84,7 +84,11 @@ pub(crate) fn classify(e: &git2::Error, state: &OpState, shared: &Shared) -> For
         ErrorClass::Http if has_status(&message, "404") => {
             ForgeError::NotFound(format!("there is no git repository at {url} ({message})"))
         }
-        _ if e.code() == ErrorCode::NotFound => {
+        _ if e.code() == ErrorCode::NotFound
+            || (shared.url.scheme == Scheme::File
+                && (message.contains("No such file or directory")
+                    || message.contains("could not find repository"))) =>
+        {
             ForgeError::NotFound(format!("there is no git repository at {url} ({message})"))
         }
         // Everything else happened talking to the remote: connection refused or reset, DNS,

@@ -72,8 +72,8 @@ impl GitHttpServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    if let Ok(clone) = stream.try_clone() {
-                        connections.lock().unwrap().push(clone);
+                    if let (Ok(clone), Ok(mut open)) = (stream.try_clone(), connections.lock()) {
+                        open.push(clone);
                     }
                     let (config, stats) = (config.clone(), stats.clone());
                     std::thread::spawn(move || {
@@ -128,8 +128,10 @@ impl Drop for GitHttpServer {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        for stream in self.connections.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        if let Ok(mut open) = self.connections.lock() {
+            for stream in open.drain(..) {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
         }
     }
 }
@@ -164,7 +166,10 @@ fn serve_connection(stream: TcpStream, config: &Config, stats: &Stats) -> io::Re
             .header("transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
         {
-            Framing::Chunked { left: 0, done: false }
+            Framing::Chunked {
+                left: 0,
+                done: false,
+            }
         } else {
             let length = head
                 .header("content-length")
@@ -192,7 +197,11 @@ fn serve_connection(stream: TcpStream, config: &Config, stats: &Stats) -> io::Re
                 write!(
                     writer,
                     "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\n{}\r\n",
-                    if keep_alive { "" } else { "Connection: close\r\n" }
+                    if keep_alive {
+                        ""
+                    } else {
+                        "Connection: close\r\n"
+                    }
                 )?;
                 writer.flush()?;
                 if keep_alive {
@@ -208,7 +217,16 @@ fn serve_connection(stream: TcpStream, config: &Config, stats: &Stats) -> io::Re
             writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
             writer.flush()?;
         }
-        run_cgi(&head, user, known_length, body, &mut writer, keep_alive, config, stats)?;
+        run_cgi(
+            &head,
+            user,
+            known_length,
+            body,
+            &mut writer,
+            keep_alive,
+            config,
+            stats,
+        )?;
         if !keep_alive {
             return Ok(());
         }
@@ -225,7 +243,10 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<RequestHead>> {
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad request line"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut head = RequestHead {
@@ -387,16 +408,16 @@ fn run_cgi<R: BufRead + Send>(
             return Err(io::Error::other("no stdout"));
         };
         let sent = relay_response(BufReader::new(stdout), writer, keep_alive);
-        let fed = feeder.join().unwrap_or_else(|_| Err(io::Error::other("feeder panicked")));
+        let fed = feeder
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("feeder panicked")));
         let status = child.wait()?;
         let errors = errors.join().unwrap_or_default();
         if !status.success() && !errors.is_empty() {
             eprintln!("git http-backend {} {}: {errors}", head.method, head.path);
         }
         let sent = sent?;
-        stats
-            .response_body_bytes
-            .fetch_add(sent, Ordering::SeqCst);
+        stats.response_body_bytes.fetch_add(sent, Ordering::SeqCst);
         fed.or_else(|e| {
             // A broken pipe means the CGI stopped reading early; the response is what counts.
             if e.kind() == io::ErrorKind::BrokenPipe {
@@ -440,7 +461,11 @@ fn relay_response(
     write!(
         out,
         "HTTP/1.1 {status}\r\n{headers}Transfer-Encoding: chunked\r\n{}\r\n",
-        if keep_alive { "" } else { "Connection: close\r\n" }
+        if keep_alive {
+            ""
+        } else {
+            "Connection: close\r\n"
+        }
     )?;
     let mut sent = 0u64;
     let mut buf = vec![0u8; 64 * 1024];

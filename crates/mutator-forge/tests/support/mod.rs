@@ -33,7 +33,10 @@ pub fn served_repo_with(root: &Path, name: &str, extra: &[(String, Vec<u8>)]) ->
         .unwrap();
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("README.md".into(), b"# gitops\n".to_vec()),
-        (VALUES.into(), b"image:\n  tag: \"1.4.1\" # pinned\n".to_vec()),
+        (
+            VALUES.into(),
+            b"image:\n  tag: \"1.4.1\" # pinned\n".to_vec(),
+        ),
     ];
     files.extend(extra.iter().cloned());
     let tree = write_tree(&repo, &files);
@@ -95,13 +98,19 @@ pub fn foreign_commit(url: &str, work: &Path, path: &str, content: &str) -> Stri
     if !work.exists() {
         git(None, &["clone", "--quiet", url, work_str]);
     } else {
-        git(Some(work), &["pull", "--quiet", "--ff-only", "origin", "main"]);
+        git(
+            Some(work),
+            &["pull", "--quiet", "--ff-only", "origin", "main"],
+        );
     }
     let file = work.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, content).unwrap();
     git(Some(work), &["add", "--all"]);
-    git(Some(work), &["commit", "--quiet", "-m", &format!("foreign: {path}")]);
+    git(
+        Some(work),
+        &["commit", "--quiet", "-m", &format!("foreign: {path}")],
+    );
     git(Some(work), &["push", "--quiet", "origin", "main"]);
     git(Some(work), &["rev-parse", "HEAD"]).trim().to_owned()
 }

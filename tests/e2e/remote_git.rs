@@ -1,0 +1,149 @@
+//! The real binary with a `git` remote over smart HTTP (git http-backend on loopback, with
+//! Basic auth), written through the service's bare mirror.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::git;
+use crate::git_http::GitHttpServer;
+use crate::harness::{Options, Server, expect_json};
+
+const USER: &str = "mutator-bot";
+const PASSWORD: &str = "pw-e2e-never-print-me";
+const VALUES: &str = "apps/payments/environments/staging/values.yaml";
+
+fn served_repo(root: &Path) -> std::path::PathBuf {
+    let path = root.join("gitops.git");
+    let out = std::process::Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&path)
+        .args(["config", "http.receivepack", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    git::foreign_commit(&path, &root.join("seed"), "README.md", "# gitops\n");
+    path
+}
+
+#[test]
+fn scaffold_update_noop_and_a_foreign_commit_over_smart_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let repo = served_repo(&root);
+    let http = GitHttpServer::start(&root, Some((USER, PASSWORD))).unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  default:\n    kind: git\n    url: {}\n    pullUrl: https://git.example.com/platform/gitops.git\n    auth: {{ usernameEnv: E2E_GIT_USER, passwordEnv: E2E_GIT_PASSWORD }}\n",
+            http.url("gitops.git")
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        Options {
+            config: Some(&config),
+            env: vec![("E2E_GIT_USER", USER), ("E2E_GIT_PASSWORD", PASSWORD)],
+            ..Options::default()
+        },
+    );
+    let body = expect_json(
+        server.post(
+            "/v1/scaffold",
+            &json!({ "template": "application",
+                     "values": { "name": "payments", "image": { "repository": "ghcr.io/acme/payments", "tag": "1.4.1" } } }),
+        ),
+        201,
+    );
+    let sha = body["commit"]["sha"].as_str().unwrap();
+    assert_eq!(git::head(&repo), sha, "pushed to the served repository");
+    let app = git::file(&repo, sha, "apps/payments/argocd/staging.yaml").unwrap();
+    assert!(
+        app.contains("repoURL: \"https://git.example.com/platform/gitops.git\"")
+            || app.contains("repoURL: https://git.example.com/platform/gitops.git"),
+        "{app}"
+    );
+
+    // Someone pushes between two requests; the mirror catches up and keeps their commit.
+    git::foreign_commit(
+        &repo,
+        &dir.path().join("work"),
+        "docs/notes.md",
+        "by hand\n",
+    );
+    let update =
+        json!({ "application": "payments", "environment": "staging", "image": { "tag": "1.4.2" } });
+    let body = expect_json(server.post("/v1/image-updates", &update), 201);
+    let sha = body["commit"]["sha"].as_str().unwrap();
+    assert_eq!(
+        git::file(&repo, sha, "docs/notes.md").as_deref(),
+        Some("by hand\n")
+    );
+    let values: Value = yaml_serde::from_str(&git::file(&repo, sha, VALUES).unwrap()).unwrap();
+    assert_eq!(values["image"]["tag"], "1.4.2");
+    let numstat = git::cli(&repo, &["diff", "--numstat", &format!("{sha}^"), sha]);
+    assert_eq!(numstat.trim(), format!("1\t1\t{VALUES}"));
+
+    let before = git::commit_count(&repo);
+    let body = expect_json(server.post("/v1/image-updates", &update), 200);
+    assert_eq!(body["status"], "noop");
+    assert_eq!(git::commit_count(&repo), before);
+    assert!(
+        !server.logs().contains(PASSWORD),
+        "the password never appears in logs"
+    );
+    assert!(
+        !dir.path().join("data/mirrors/default.git/config").exists()
+            || !std::fs::read_to_string(dir.path().join("data/mirrors/default.git/config"))
+                .unwrap()
+                .contains(PASSWORD)
+    );
+}
+
+#[test]
+fn a_wrong_password_is_a_502_that_names_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    std::fs::create_dir_all(&root).unwrap();
+    served_repo(&root);
+    let http = GitHttpServer::start(&root, Some((USER, PASSWORD))).unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  default:\n    kind: git\n    url: {}\n    auth: {{ usernameEnv: E2E_GIT_USER, passwordEnv: E2E_GIT_PASSWORD }}\n",
+            http.url("gitops.git")
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        Options {
+            config: Some(&config),
+            env: vec![
+                ("E2E_GIT_USER", USER),
+                ("E2E_GIT_PASSWORD", "wrong-password-value"),
+            ],
+            ..Options::default()
+        },
+    );
+    let update =
+        json!({ "application": "payments", "environment": "staging", "image": { "tag": "1.4.2" } });
+    let resp = server.post("/v1/image-updates", &update);
+    let body = expect_json(resp, 502);
+    assert_eq!(
+        body["type"],
+        "urn:gitops-mutator:problem:forge-unauthorized"
+    );
+    assert!(!body.to_string().contains("wrong-password-value"));
+    assert!(!server.logs().contains("wrong-password-value"));
+}
