@@ -5,6 +5,7 @@
 
 mod auth;
 mod bad_input;
+mod environments;
 mod git;
 // The smart-HTTP test server is shared with the remote git backend's own tests.
 #[path = "../../crates/mutator-forge/tests/support/git_http.rs"]

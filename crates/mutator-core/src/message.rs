@@ -7,6 +7,12 @@ pub const MUTATION_ID: &str = "Gitops-Mutation-Id";
 pub const REQUESTED_BY: &str = "Gitops-Requested-By";
 /// The trailer that fingerprints the request, so a reused Idempotency-Key with another body is caught.
 pub const REQUEST_DIGEST: &str = "Gitops-Request-Digest";
+/// The kind of a request's change: `scaffold`, `image-update` (later `promotion`, `rollback`).
+pub const KIND: &str = "Gitops-Kind";
+/// What a request changed: `app/env` for image updates, `app` for scaffolds.
+pub const TARGET: &str = "Gitops-Target";
+/// The image tag before and after a request's change (`1.4.1 -> 1.4.2`; `-` when none).
+pub const TAG: &str = "Gitops-Tag";
 /// The trailer that records a request's `order` for one application environment
 /// (`payments/staging=1234`), so an older pipeline can never overwrite a newer image.
 pub const ORDER: &str = "Gitops-Order";

@@ -149,3 +149,79 @@ pub struct Readiness {
     /// `ok` or what is wrong, per configured repository.
     pub repositories: std::collections::BTreeMap<String, String>,
 }
+
+/// `GET /v1/history` query.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    #[param(value_type = String)]
+    pub application: AppName,
+    #[param(value_type = String)]
+    pub environment: EnvName,
+    /// At most this many entries (default 20, at most 500).
+    pub limit: Option<usize>,
+    #[param(value_type = Option<String>)]
+    pub repository: Option<RepoName>,
+    #[param(value_type = Option<String>)]
+    pub branch: Option<BranchName>,
+}
+
+/// One change to an environment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub commit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `image-update`, `scaffold` (later `promotion`, `rollback`).
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_after: Option<String>,
+}
+
+/// `GET /v1/history`
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct History {
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// `GET /v1/applications/{application}/environments` query.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnvironmentsQuery {
+    /// Comma-separated (default `development,staging,production`).
+    pub environments: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub repository: Option<RepoName>,
+    #[param(value_type = Option<String>)]
+    pub branch: Option<BranchName>,
+}
+
+/// The image one environment runs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EnvironmentImage {
+    pub name: String,
+    /// Absent when the environment has no values file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageState>,
+}
+
+/// `GET /v1/applications/{application}/environments`
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Environments {
+    pub application: String,
+    pub commit: String,
+    pub environments: Vec<EnvironmentImage>,
+    /// Production runs another image than staging.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_lags_staging: Option<bool>,
+}

@@ -44,6 +44,11 @@ pub fn router(state: AppState, auth: Arc<Authenticator>) -> Router {
             post(routes::image_updates::image_update),
         )
         .route("/v1/templates", get(routes::templates::list))
+        .route("/v1/history", get(routes::history::list))
+        .route(
+            "/v1/applications/{application}/environments",
+            get(routes::history::environments),
+        )
         .route_layer(middleware::from_fn_with_state(auth, require_token));
     Router::new()
         .merge(v1)

@@ -1,6 +1,7 @@
 //! HTTP handlers. Each one parses, calls the service, and shapes the answer; nothing more.
 
 pub mod health;
+pub mod history;
 pub mod image_updates;
 pub mod scaffold;
 pub mod templates;

@@ -34,6 +34,16 @@ pub struct Plan {
     pub previous: Option<ImageState>,
     pub diff: String,
     pub message: CommitMessage,
+    pub journal: Journal,
+}
+
+/// What the history will say about the change: written as trailers, read back by `/v1/history`.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub kind: &'static str,
+    pub target: String,
+    /// `before -> after`, `-` standing for no tag.
+    pub tag: String,
 }
 
 impl Intent {
@@ -127,6 +137,11 @@ impl Intent {
                     previous: None,
                     diff: text,
                     message,
+                    journal: Journal {
+                        kind: "scaffold",
+                        target: rendered.name.to_string(),
+                        tag: "-".to_owned(),
+                    },
                 })
             }
             Intent::ImageUpdate {
@@ -182,6 +197,11 @@ impl Intent {
                     }
                     changes.put(path.clone(), edit.text.into_bytes());
                 }
+                let before = edit.previous.tag.clone().unwrap_or_else(|| "-".to_owned());
+                let after = change
+                    .tag
+                    .as_ref()
+                    .map_or_else(|| before.clone(), |t| t.to_string());
                 Ok(Plan {
                     changes,
                     files: vec![FileView {
@@ -191,6 +211,11 @@ impl Intent {
                     previous: Some(edit.previous),
                     diff: text,
                     message,
+                    journal: Journal {
+                        kind: "image-update",
+                        target: format!("{application}/{environment}"),
+                        tag: format!("{before} -> {after}"),
+                    },
                 })
             }
         }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mutator_core::message::{CommitMessage, MUTATION_ID, ORDER, REQUEST_DIGEST, REQUESTED_BY};
+use mutator_core::message::{
+    CommitMessage, KIND, MUTATION_ID, ORDER, REQUEST_DIGEST, REQUESTED_BY, TAG, TARGET,
+};
 use mutator_core::{BranchName, RepoName};
 use mutator_forge::{CommitInfo, CommitRequest, ForgeError, Signature};
 use tokio::sync::{mpsc, oneshot};
@@ -320,7 +322,8 @@ fn changing<'a>(
 
 /// One request: its own message. Several: a headline with the count, a body line per request
 /// (with its details indented), and per request its trailers, in order, so the n-th
-/// `Gitops-Request-Digest` and `Gitops-Requested-By` belong to the n-th `Gitops-Mutation-Id`.
+/// `Gitops-Request-Digest`, `Gitops-Requested-By`, `Gitops-Kind`, `Gitops-Target` and
+/// `Gitops-Tag` belong to the n-th `Gitops-Mutation-Id`.
 fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
     let members: Vec<(&Job, &Plan)> = jobs
         .iter()
@@ -345,11 +348,14 @@ fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
             m
         }
     };
-    for (job, _) in &members {
+    for (job, plan) in &members {
         message = message
             .trailer(MUTATION_ID, &job.mutation_id)
             .trailer(REQUESTED_BY, &job.requested_by)
-            .trailer(REQUEST_DIGEST, &job.digest);
+            .trailer(REQUEST_DIGEST, &job.digest)
+            .trailer(KIND, plan.journal.kind)
+            .trailer(TARGET, &plan.journal.target)
+            .trailer(TAG, &plan.journal.tag);
     }
     // Orders are recorded apart from the per-request trailers: they are read per target.
     for (job, _) in &members {
