@@ -257,3 +257,51 @@ fn an_older_order_never_overwrites_a_newer_image_even_after_a_restart() {
     let head = git::head(&repo);
     assert_eq!(tag_at(&repo, &head, "alpha", "staging"), "2.1.0");
 }
+
+#[test]
+fn two_processes_on_one_repository_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shared.git");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  default:\n    kind: git\n    url: {}\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    let options = || crate::harness::Options {
+        config: Some(&config),
+        ..Default::default()
+    };
+    let a = Server::start_with(&dir.path().join("a"), options());
+    let b = Server::start_with(&dir.path().join("b"), options());
+    scaffold_all(&a);
+    let (ra, rb) = std::thread::scope(|scope| {
+        let ha = scope.spawn(|| fire(&a, 40, 8));
+        let hb = scope.spawn(|| fire(&b, 40, 8));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    let all: Vec<_> = ra.iter().chain(rb.iter()).collect();
+    assert!(
+        all.iter()
+            .all(|(_, s, body)| *s == 201 || body["status"] == "noop"),
+        "every update landed"
+    );
+    let log = git::cli(&repo, &["log", "--format=%B", "main"]);
+    let ids: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("Gitops-Mutation-Id: "))
+        .collect();
+    let unique: HashSet<&&str> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no mutation id twice");
+    for (_, status, body) in &all {
+        if *status == 201 {
+            assert!(
+                unique.contains(&body["mutationId"].as_str().unwrap()),
+                "{body}"
+            );
+        }
+    }
+}
