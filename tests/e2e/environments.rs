@@ -99,7 +99,7 @@ fn history_and_environments_come_from_the_trailers() {
         vec![
             ("development".to_owned(), json!("1.0.0")),
             ("staging".to_owned(), json!("1.2.0")),
-            ("production".to_owned(), json!("1.1.0")),
+            ("production".to_owned(), json!("1.0.0")),
         ]
     );
     assert_eq!(envs["productionLagsStaging"], true);

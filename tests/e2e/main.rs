@@ -16,6 +16,7 @@ mod harness;
 mod image_update;
 mod lanes;
 mod policy;
+mod promotions;
 mod remote_git;
 mod render_cli;
 mod scaffold;

@@ -67,6 +67,13 @@ impl CommitMessage {
         self
     }
 
+    /// Drops the `[skip ci]` marker: commits meant for review must run the checks a merge
+    /// waits for (GitHub leaves skipped required checks pending).
+    pub fn without_skip_ci(mut self) -> Self {
+        self.headline = self.summary().to_owned();
+        self
+    }
+
     /// The headline without the `[skip ci]` marker.
     pub fn summary(&self) -> &str {
         self.headline

@@ -87,6 +87,24 @@ pub struct ImageUpdateRequest {
     pub dry_run: bool,
 }
 
+/// `POST /v1/promotions`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PromotionRequest {
+    #[schema(value_type = String, example = "payments")]
+    pub application: AppName,
+    /// The environment whose image is copied.
+    #[schema(value_type = String, example = "staging")]
+    pub from: EnvName,
+    /// The environment that gets it, through its policy (`review` opens a pull request).
+    #[schema(value_type = String, example = "production")]
+    pub to: EnvName,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -97,6 +115,23 @@ pub enum MutationStatus {
     Noop,
     /// Nothing was committed; `diff` shows what would change.
     DryRun,
+    /// The change waits for review on its own branch (`review` says where).
+    ReviewRequested,
+}
+
+/// Where a change waits for review.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewView {
+    /// The review branch, `gitops/<application>/<environment>`.
+    pub branch: String,
+    /// The pull or merge request (absent for plain git, which has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
+    /// An open request for the same branch was found and updated instead of a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reused: Option<bool>,
 }
 
 /// The commit that holds the change (on `noop` and `dry-run`: the current head).
@@ -133,6 +168,9 @@ pub struct MutationResponse {
     /// Unified diff of what would change (dry runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Where the change waits for review (environments with the `review` policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewView>,
     /// The Idempotency-Key, or the id generated for this request.
     pub mutation_id: String,
 }

@@ -43,6 +43,7 @@ pub fn router(state: AppState, auth: Arc<Authenticator>) -> Router {
             "/v1/image-updates",
             post(routes::image_updates::image_update),
         )
+        .route("/v1/promotions", post(routes::promotions::promote))
         .route("/v1/templates", get(routes::templates::list))
         .route("/v1/history", get(routes::history::list))
         .route(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mutator_core::layout::DEFAULT_VALUES_TEMPLATE;
 use mutator_core::{
-    BranchName, ImageFormat, ImageKeys, NameTemplate, PathTemplate, RepoName, ValuesLayout,
+    BranchName, EnvName, ImageFormat, ImageKeys, NameTemplate, PathTemplate, RepoName, ValuesLayout,
 };
 use serde::Deserialize;
 
@@ -125,6 +125,21 @@ pub struct RepositoryFile {
     pub layout: Option<LayoutFile>,
     /// How many waiting requests one commit may carry (default 100; 1 turns batching off).
     pub batch_size: Option<usize>,
+    /// Per environment: `direct` (commit to the branch) or `review` (a pull/merge request from
+    /// `gitops/<application>/<environment>`). Default: production review, the others direct.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvMode>,
+    /// Whether commits on review branches carry `[skip ci]` (default: not on GitHub, where a
+    /// skipped required check blocks the merge; yes elsewhere).
+    pub skip_ci_on_review: Option<bool>,
+}
+
+/// How changes reach an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvMode {
+    Direct,
+    Review,
 }
 
 /// Where a forge credential comes from. Exactly one of the keys.
@@ -284,6 +299,23 @@ pub struct RepositorySettings {
     pub layout: ValuesLayout,
     /// How many waiting requests one commit may carry (1: one commit per request).
     pub batch_size: usize,
+    /// Environments configured explicitly; see [`RepositorySettings::mode`].
+    pub environments: BTreeMap<EnvName, EnvMode>,
+    pub skip_ci_on_review: bool,
+}
+
+impl RepositorySettings {
+    /// How changes reach `env`: as configured, else review for production and direct otherwise.
+    pub fn mode(&self, env: &EnvName) -> EnvMode {
+        self.environments
+            .get(env)
+            .copied()
+            .unwrap_or(if env.as_str() == "production" {
+                EnvMode::Review
+            } else {
+                EnvMode::Direct
+            })
+    }
 }
 
 impl RepositorySettings {
@@ -302,6 +334,7 @@ impl RepositorySettings {
         let repo_name =
             RepoName::parse(name).map_err(|e| invalid(format!("at `repositories.{name}`: {e}")))?;
         let (backend, default_pull_url) = backend(file, base, &at).map_err(invalid)?;
+        let on_github = matches!(backend, Backend::GitHub { .. });
         let branch = BranchName::parse(file.branch.as_deref().unwrap_or("main"))
             .map_err(|e| invalid(format!("{}: {e}", at("branch"))))?;
         let layout = match &file.layout {
@@ -325,6 +358,16 @@ impl RepositorySettings {
             pull_url: file.pull_url.clone().unwrap_or(default_pull_url),
             branch,
             layout: ValuesLayout { values, format },
+            environments: file
+                .environments
+                .iter()
+                .map(|(name, mode)| {
+                    EnvName::parse(name.as_str())
+                        .map(|env| (env, *mode))
+                        .map_err(|e| invalid(format!("{}: {e}", at("environments"))))
+                })
+                .collect::<Result<_, _>>()?,
+            skip_ci_on_review: file.skip_ci_on_review.unwrap_or(!on_github),
             batch_size: match file.batch_size {
                 Some(0) => {
                     return Err(invalid(format!(

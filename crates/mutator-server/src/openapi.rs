@@ -18,6 +18,7 @@ use crate::routes;
     paths(
         routes::scaffold::scaffold,
         routes::image_updates::image_update,
+        routes::promotions::promote,
         routes::templates::list,
         routes::history::list,
         routes::history::environments,
@@ -27,6 +28,7 @@ use crate::routes;
     components(schemas(
         api::ScaffoldRequest,
         api::ImageUpdateRequest,
+        api::PromotionRequest,
         api::MutationResponse,
         api::TemplateList,
         api::Readiness,

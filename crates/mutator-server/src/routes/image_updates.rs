@@ -63,6 +63,7 @@ pub async fn image_update(
     let allowed = policy
         .decide(&principal, &subject)
         .map_err(Problem::forbidden)?;
+    let (app, env) = (body.application.clone(), body.environment.clone());
     let intent = Intent::ImageUpdate {
         application: body.application,
         environment: body.environment,
@@ -73,12 +74,33 @@ pub async fn image_update(
         },
         expected: body.expected.tag,
         order: body.order,
+        kind: crate::service::UpdateKind::Update,
     };
     let caller = Caller {
         requested_by: allowed.requested_by(&principal),
         key,
     };
-    let work = mutator.apply(repo, &branch, intent, &caller, &digest, body.dry_run);
+    // A request that names its branch commits there; otherwise the environment's policy decides.
+    let work = async {
+        if body.target.branch.is_some() {
+            mutator
+                .apply(repo, &branch, intent, &caller, &digest, body.dry_run)
+                .await
+        } else {
+            mutator
+                .apply_to_environment(
+                    repo,
+                    &branch,
+                    &app,
+                    &env,
+                    intent,
+                    &caller,
+                    &digest,
+                    body.dry_run,
+                )
+                .await
+        }
+    };
     let outcome = tokio::time::timeout(limits.request_timeout, work).await.map_err(|_| {
         Problem::timeout(
             "the change did not finish in time; it was committed whole or not at all: retry with the same Idempotency-Key to learn which",

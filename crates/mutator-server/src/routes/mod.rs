@@ -3,6 +3,7 @@
 pub mod health;
 pub mod history;
 pub mod image_updates;
+pub mod promotions;
 pub mod scaffold;
 pub mod templates;
 

@@ -24,7 +24,16 @@ pub enum Intent {
         expected: Option<ImageTag>,
         /// See `ImageUpdateRequest::order`.
         order: Option<u64>,
+        /// An update from a pipeline, or a promotion from another environment.
+        kind: UpdateKind,
     },
+}
+
+/// Why an environment's image changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateKind {
+    Update,
+    Promotion { from: EnvName },
 }
 
 /// An intent applied to one head.
@@ -149,6 +158,7 @@ impl Intent {
                 environment,
                 change,
                 expected,
+                kind,
                 ..
             } => {
                 let path = Self::values_path(repo, application, environment)?;
@@ -180,8 +190,13 @@ impl Intent {
                     }
                     (None, None) => "image".to_owned(),
                 };
-                let mut message =
-                    CommitMessage::new(&format!("gitops({application}/{environment}): {what}"));
+                let headline = match kind {
+                    UpdateKind::Update => format!("gitops({application}/{environment}): {what}"),
+                    UpdateKind::Promotion { from } => {
+                        format!("gitops({application}/{environment}): promote {what} from {from}")
+                    }
+                };
+                let mut message = CommitMessage::new(&headline);
                 let action = if edit.changed() {
                     FileAction::Update
                 } else {
@@ -212,7 +227,10 @@ impl Intent {
                     diff: text,
                     message,
                     journal: Journal {
-                        kind: "image-update",
+                        kind: match kind {
+                            UpdateKind::Update => "image-update",
+                            UpdateKind::Promotion { .. } => "promotion",
+                        },
                         target: format!("{application}/{environment}"),
                         tag: format!("{before} -> {after}"),
                     },

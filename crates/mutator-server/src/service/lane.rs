@@ -55,11 +55,14 @@ impl Lanes {
         }
     }
 
-    /// Queues a job on the lane of (repository, branch) and waits for its answer.
+    /// Queues a job on the lane of (repository, branch) and waits for its answer. `skip_ci` is
+    /// whether the lane's commits carry `[skip ci]` (not on review branches of forges whose
+    /// required checks must run before a merge).
     pub async fn submit(
         &self,
         repo: &Arc<Repository>,
         branch: &BranchName,
+        skip_ci: bool,
         job_parts: JobParts,
     ) -> Result<Outcome, ServiceError> {
         let (reply, answer) = oneshot::channel();
@@ -70,7 +73,7 @@ impl Lanes {
             mutation_id: job_parts.mutation_id,
             reply,
         };
-        let sender = self.sender(repo, branch)?;
+        let sender = self.sender(repo, branch, skip_ci)?;
         sender.try_send(job).map_err(|_| ServiceError::Busy)?;
         answer.await.map_err(|_| ServiceError::Busy)?
     }
@@ -79,6 +82,7 @@ impl Lanes {
         &self,
         repo: &Arc<Repository>,
         branch: &BranchName,
+        skip_ci: bool,
     ) -> Result<mpsc::Sender<Job>, ServiceError> {
         let mut lanes = self.lanes.lock().map_err(|_| ServiceError::Busy)?;
         let key = (repo.settings.name.clone(), branch.to_string());
@@ -92,6 +96,7 @@ impl Lanes {
             repo.clone(),
             branch.clone(),
             self.author.clone(),
+            skip_ci,
             receiver,
         ));
         lanes.insert(key, sender.clone());
@@ -111,6 +116,7 @@ async fn run(
     repo: Arc<Repository>,
     branch: BranchName,
     author: Signature,
+    skip_ci: bool,
     mut queue: mpsc::Receiver<Job>,
 ) {
     let max = repo.settings.batch_size.max(1);
@@ -123,7 +129,7 @@ async fn run(
                 Err(_) => break,
             }
         }
-        run_batch(&repo, &branch, &author, &mut book, batch).await;
+        run_batch(&repo, &branch, &author, skip_ci, &mut book, batch).await;
     }
 }
 
@@ -132,6 +138,7 @@ async fn run_batch(
     repo: &Repository,
     branch: &BranchName,
     author: &Signature,
+    skip_ci: bool,
     book: &mut OrderBook,
     mut jobs: Vec<Job>,
 ) {
@@ -143,7 +150,7 @@ async fn run_batch(
         if jobs.is_empty() {
             return;
         }
-        let error = match attempt_batch(repo, branch, author, book, &jobs).await {
+        let error = match attempt_batch(repo, branch, author, skip_ci, book, &jobs).await {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
@@ -207,6 +214,7 @@ async fn attempt_batch(
     repo: &Repository,
     branch: &BranchName,
     author: &Signature,
+    skip_ci: bool,
     book: &mut OrderBook,
     jobs: &[Job],
 ) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
@@ -252,7 +260,7 @@ async fn attempt_batch(
     let commit: CommitInfo = if changes.is_empty() {
         forge.commit_info(&head).await?
     } else {
-        let message = batch_message(jobs, &plans);
+        let message = batch_message(jobs, &plans, skip_ci);
         let request = CommitRequest {
             branch,
             parent: Some(&head),
@@ -301,6 +309,7 @@ async fn attempt_batch(
                     files: plan.files,
                     previous: plan.previous,
                     diff: None,
+                    review: None,
                     mutation_id: job.mutation_id.clone(),
                 },
                 created,
@@ -324,7 +333,7 @@ fn changing<'a>(
 /// (with its details indented), and per request its trailers, in order, so the n-th
 /// `Gitops-Request-Digest`, `Gitops-Requested-By`, `Gitops-Kind`, `Gitops-Target` and
 /// `Gitops-Tag` belong to the n-th `Gitops-Mutation-Id`.
-fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
+fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>], skip_ci: bool) -> String {
     let members: Vec<(&Job, &Plan)> = jobs
         .iter()
         .zip(plans)
@@ -356,6 +365,9 @@ fn batch_message(jobs: &[Job], plans: &[Result<Plan, ServiceError>]) -> String {
             .trailer(KIND, plan.journal.kind)
             .trailer(TARGET, &plan.journal.target)
             .trailer(TAG, &plan.journal.tag);
+    }
+    if !skip_ci {
+        message = message.without_skip_ci();
     }
     // Orders are recorded apart from the per-request trailers: they are read per target.
     for (job, _) in &members {

@@ -15,18 +15,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mutator_core::message::MUTATION_ID;
-use mutator_core::{BranchName, MutationId, RepoName};
-use mutator_forge::{Forge, Signature};
+use mutator_core::{AppName, BranchName, EnvName, MutationId, RepoName};
+use mutator_forge::{Forge, ForgeError, Signature};
 use mutator_render::Catalog;
 
 pub use error::ServiceError;
-pub use intent::Intent;
+pub use intent::{Intent, UpdateKind};
 
 use self::lane::{JobParts, Lanes};
 use self::snapshot::Snapshot;
 
-use crate::api::{CommitView, MutationResponse, MutationStatus};
-use crate::config::RepositorySettings;
+use crate::api::{CommitView, MutationResponse, MutationStatus, ReviewView};
+use crate::config::{EnvMode, RepositorySettings};
 
 /// How far back the branch history is searched for an Idempotency-Key.
 const REPLAY_WINDOW: usize = 1000;
@@ -112,6 +112,21 @@ impl Mutator {
         digest: &str,
         dry_run: bool,
     ) -> Result<Outcome, ServiceError> {
+        self.apply_on(repo, branch, true, intent, caller, digest, dry_run)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_on(
+        &self,
+        repo: &Arc<Repository>,
+        branch: &BranchName,
+        skip_ci: bool,
+        intent: Intent,
+        caller: &Caller,
+        digest: &str,
+        dry_run: bool,
+    ) -> Result<Outcome, ServiceError> {
         let forge = repo.forge.as_ref();
         let mutation_id = match &caller.key {
             Some(key) => key.to_string(),
@@ -133,7 +148,89 @@ impl Mutator {
             digest: digest.to_owned(),
             mutation_id,
         };
-        self.lanes.submit(repo, branch, job).await
+        self.lanes.submit(repo, branch, skip_ci, job).await
+    }
+
+    /// Applies a change to one environment the way its policy says: committed to `base`
+    /// (`direct`), or on the branch `gitops/<application>/<environment>` with a pull or merge
+    /// request into `base` (`review`; reused while it is open). Forges without pull requests
+    /// (plain git) keep the review branch and say so.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_to_environment(
+        &self,
+        repo: &Arc<Repository>,
+        base: &BranchName,
+        app: &AppName,
+        env: &EnvName,
+        intent: Intent,
+        caller: &Caller,
+        digest: &str,
+        dry_run: bool,
+    ) -> Result<Outcome, ServiceError> {
+        if repo.settings.mode(env) == EnvMode::Direct {
+            return self
+                .apply(repo, base, intent, caller, digest, dry_run)
+                .await;
+        }
+        let forge = repo.forge.as_ref();
+        let review = BranchName::parse(format!("gitops/{app}/{env}"))
+            .map_err(|e| ServiceError::Forge(ForgeError::Rejected(e.to_string())))?;
+        if forge.head(&review).await?.is_none() {
+            if dry_run {
+                // Nothing is created for a dry run: plan on the base the branch would start from.
+                return self.apply(repo, base, intent, caller, digest, true).await;
+            }
+            let base_head = forge
+                .head(base)
+                .await?
+                .ok_or_else(|| ServiceError::UnknownBranch {
+                    repository: repo.settings.name.to_string(),
+                    branch: base.to_string(),
+                })?;
+            match forge.create_branch(&review, &base_head).await {
+                Ok(()) | Err(ForgeError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut outcome = self
+            .apply_on(
+                repo,
+                &review,
+                repo.settings.skip_ci_on_review,
+                intent,
+                caller,
+                digest,
+                dry_run,
+            )
+            .await?;
+        if dry_run {
+            return Ok(outcome);
+        }
+        let title = outcome
+            .response
+            .commit
+            .message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .replace(" [skip ci]", "");
+        let body = format!(
+            "Requested through gitops-mutator for {app} in {env}.\n\nMerging this applies the change; closing it drops it."
+        );
+        let request = match forge.open_review(&review, base, &title, &body).await {
+            Ok(r) => Some(r),
+            // Plain git has no pull requests: the branch is the review.
+            Err(ForgeError::Rejected(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        outcome.response.status = MutationStatus::ReviewRequested;
+        outcome.response.review = Some(ReviewView {
+            branch: review.to_string(),
+            url: request.as_ref().map(|r| r.url.clone()),
+            number: request.as_ref().map(|r| r.number),
+            reused: request.as_ref().map(|r| r.reused),
+        });
+        Ok(outcome)
     }
 
     async fn dry_run(
@@ -166,6 +263,7 @@ impl Mutator {
                 files: plan.files,
                 previous: plan.previous,
                 diff: Some(plan.diff),
+                review: None,
                 mutation_id,
             },
             created: false,

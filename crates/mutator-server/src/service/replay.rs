@@ -66,6 +66,7 @@ pub async fn answer(
             files,
             previous,
             diff: None,
+            review: None,
             mutation_id: key.to_string(),
         },
         created: false,
