@@ -142,6 +142,17 @@ impl Server {
         req.send().expect("request")
     }
 
+    /// Sends an authenticated DELETE and returns the status.
+    pub fn client_delete(&self, path: &str) -> u16 {
+        self.client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .expect("request")
+            .status()
+            .as_u16()
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

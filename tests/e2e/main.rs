@@ -19,4 +19,5 @@ mod policy;
 mod promotions;
 mod remote_git;
 mod render_cli;
+mod rollbacks;
 mod scaffold;

@@ -81,6 +81,9 @@ pub struct ImageUpdateRequest {
     /// with 409 `superseded`, so a slow old pipeline never overwrites a newer image.
     #[serde(default)]
     pub order: Option<u64>,
+    /// Apply even when the environment is pinned; needs the policy's `rollback` permission.
+    #[serde(default)]
+    pub force: bool,
     #[serde(default)]
     pub target: Target,
     #[serde(default)]
@@ -99,10 +102,60 @@ pub struct PromotionRequest {
     /// The environment that gets it, through its policy (`review` opens a pull request).
     #[schema(value_type = String, example = "production")]
     pub to: EnvName,
+    /// Apply even when the target environment is pinned; needs the policy's `rollback` permission.
+    #[serde(default)]
+    pub force: bool,
     #[serde(default)]
     pub target: Target,
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// Which earlier state a rollback restores: exactly one of the three.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackTo {
+    /// The state before the n-th most recent change of the environment (1: undo the last one).
+    pub previous: Option<u32>,
+    /// The values file as it was at this commit (40 hex digits).
+    pub commit: Option<String>,
+    /// The values file as it was when this tag was last set.
+    #[schema(value_type = Option<String>)]
+    pub tag: Option<ImageTag>,
+}
+
+/// `POST /v1/rollbacks`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RollbackRequest {
+    #[schema(value_type = String, example = "payments")]
+    pub application: AppName,
+    #[schema(value_type = String, example = "production")]
+    pub environment: EnvName,
+    pub to: RollbackTo,
+    /// Why, for the pin (shown to whoever is refused by it).
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// `GET /v1/pins`
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Pins {
+    pub pins: Vec<crate::service::pins::Pin>,
+}
+
+/// `GET /v1/pins` query.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PinsQuery {
+    #[param(value_type = Option<String>)]
+    pub repository: Option<RepoName>,
+    #[param(value_type = Option<String>)]
+    pub branch: Option<BranchName>,
 }
 
 /// What happened.

@@ -44,6 +44,12 @@ pub fn router(state: AppState, auth: Arc<Authenticator>) -> Router {
             post(routes::image_updates::image_update),
         )
         .route("/v1/promotions", post(routes::promotions::promote))
+        .route("/v1/rollbacks", post(routes::rollbacks::rollback))
+        .route("/v1/pins", get(routes::rollbacks::list_pins))
+        .route(
+            "/v1/pins/{application}/{environment}",
+            axum::routing::delete(routes::rollbacks::unpin),
+        )
         .route("/v1/templates", get(routes::templates::list))
         .route("/v1/history", get(routes::history::list))
         .route(

@@ -151,6 +151,10 @@ impl Problem {
         Self::new(StatusCode::BAD_GATEWAY, slug, "Forge error", detail)
     }
 
+    pub fn locked(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::LOCKED, "pinned", "Environment pinned", detail)
+    }
+
     pub fn timeout(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::GATEWAY_TIMEOUT,

@@ -63,6 +63,16 @@ pub async fn image_update(
     let allowed = policy
         .decide(&principal, &subject)
         .map_err(Problem::forbidden)?;
+    if body.force {
+        // Overriding a pin is as strong as rolling back: it needs that permission.
+        let rollback = Subject {
+            action: Action::Rollback,
+            ..subject.clone()
+        };
+        policy.decide(&principal, &rollback).map_err(|e| {
+            Problem::forbidden(format!("\"force\" needs the rollback permission: {e}"))
+        })?;
+    }
     let (app, env) = (body.application.clone(), body.environment.clone());
     let intent = Intent::ImageUpdate {
         application: body.application,
@@ -75,6 +85,7 @@ pub async fn image_update(
         expected: body.expected.tag,
         order: body.order,
         kind: crate::service::UpdateKind::Update,
+        force: body.force,
     };
     let caller = Caller {
         requested_by: allowed.requested_by(&principal),

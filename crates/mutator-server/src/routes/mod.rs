@@ -4,6 +4,7 @@ pub mod health;
 pub mod history;
 pub mod image_updates;
 pub mod promotions;
+pub mod rollbacks;
 pub mod scaffold;
 pub mod templates;
 

@@ -65,6 +65,16 @@ pub async fn promote(
     let allowed = policy
         .decide(&principal, &subject)
         .map_err(Problem::forbidden)?;
+    if body.force {
+        // Overriding a pin is as strong as rolling back: it needs that permission.
+        let rollback = Subject {
+            action: Action::Rollback,
+            ..subject.clone()
+        };
+        policy.decide(&principal, &rollback).map_err(|e| {
+            Problem::forbidden(format!("\"force\" needs the rollback permission: {e}"))
+        })?;
+    }
 
     // The source image is read from the base branch now: the promotion carries that image,
     // whatever staging runs by the time the change lands.
@@ -131,6 +141,7 @@ pub async fn promote(
         expected: None,
         order: None,
         kind: UpdateKind::Promotion { from: body.from },
+        force: body.force,
     };
     let caller = Caller {
         requested_by: allowed.requested_by(&principal),

@@ -39,6 +39,16 @@ pub enum ServiceError {
     #[error("the repository's queue is full or shutting down; try again shortly")]
     Busy,
     #[error(
+        "{target} is pinned by {by} ({reason}); lift the pin with DELETE /v1/pins/{target}, or send \"force\": true if the policy allows you to roll back there"
+    )]
+    Pinned {
+        target: String,
+        by: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    RollbackSource(String),
+    #[error(
         "{target} already runs a change with order {last}; order {order} is older and was not applied"
     )]
     Superseded {
@@ -58,6 +68,11 @@ impl ServiceError {
                 branch: branch.clone(),
             },
             ServiceError::Busy => ServiceError::Busy,
+            ServiceError::Pinned { target, by, reason } => ServiceError::Pinned {
+                target: target.clone(),
+                by: by.clone(),
+                reason: reason.clone(),
+            },
             other => ServiceError::Forge(ForgeError::Rejected(other.to_string())),
         }
     }
@@ -115,6 +130,10 @@ impl From<ServiceError> for Problem {
                 Problem::unprocessable("rejected", detail)
             }
             ServiceError::Superseded { .. } => Problem::conflict("superseded", detail),
+            ServiceError::Pinned { .. } => Problem::locked(detail),
+            ServiceError::RollbackSource(_) => {
+                Problem::not_found("rollback-source-missing", detail)
+            }
             ServiceError::Busy => {
                 let mut p = Problem::unavailable(detail);
                 p.retry_after = Some(1);

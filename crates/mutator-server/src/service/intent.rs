@@ -1,12 +1,13 @@
 //! Intents and how each is planned against one head of the branch.
 
-use mutator_core::image_edit::{ImageChange, ImageState, plan_image_edit};
+use mutator_core::image_edit::{ImageChange, ImageState, plan_image_edit, read_image_state};
 use mutator_core::message::CommitMessage;
 use mutator_core::{
     AppName, BranchName, ChangeSet, EnvName, FileAction, FileOp, ImageTag, RepoPath, diff,
 };
 use mutator_render::Rendered;
 
+use super::pins;
 use super::snapshot::Snapshot;
 use super::{Repository, ServiceError};
 use crate::api::FileView;
@@ -26,6 +27,24 @@ pub enum Intent {
         order: Option<u64>,
         /// An update from a pipeline, or a promotion from another environment.
         kind: UpdateKind,
+        /// Apply even when the environment is pinned (the policy allowed it).
+        force: bool,
+    },
+    /// Restore an environment's values file to earlier bytes and pin the environment.
+    Rollback {
+        application: AppName,
+        environment: EnvName,
+        /// The values file as it was.
+        restore: Vec<u8>,
+        /// What is restored, for the commit and the pin (`to 1.4.1 as of <commit>`).
+        description: String,
+        /// Who rolls back: the pin's holder.
+        by: String,
+    },
+    /// Lift the pin of an environment.
+    Unpin {
+        application: AppName,
+        environment: EnvName,
     },
 }
 
@@ -93,6 +112,15 @@ impl Intent {
                 environment,
                 ..
             } => Ok(vec![Self::values_path(repo, application, environment)?]),
+            Intent::Rollback {
+                application,
+                environment,
+                ..
+            } => Ok(vec![
+                Self::values_path(repo, application, environment)?,
+                pins_file()?,
+            ]),
+            Intent::Unpin { .. } => Ok(vec![pins_file()?]),
         }
     }
 
@@ -159,8 +187,23 @@ impl Intent {
                 change,
                 expected,
                 kind,
+                force,
                 ..
             } => {
+                if !force {
+                    let pins = pins::parse(snapshot.read(&pins_file()?).await?.as_deref())
+                        .map_err(rejected)?;
+                    if let Some(pin) = pins.iter().find(|p| {
+                        p.application == application.as_str()
+                            && p.environment == environment.as_str()
+                    }) {
+                        return Err(ServiceError::Pinned {
+                            target: format!("{application}/{environment}"),
+                            by: pin.by.clone(),
+                            reason: pin.reason.clone(),
+                        });
+                    }
+                }
                 let path = Self::values_path(repo, application, environment)?;
                 let current =
                     snapshot
@@ -236,8 +279,165 @@ impl Intent {
                     },
                 })
             }
+            Intent::Rollback {
+                application,
+                environment,
+                restore,
+                description,
+                by,
+            } => {
+                let path = Self::values_path(repo, application, environment)?;
+                let current =
+                    snapshot
+                        .read(&path)
+                        .await?
+                        .ok_or_else(|| ServiceError::ValuesFileMissing {
+                            path: path.to_string(),
+                            branch: branch.to_string(),
+                        })?;
+                let format = &repo.settings.layout.format;
+                let before = read_image_state(&current, format, application).ok();
+                let after = read_image_state(restore, format, application).ok();
+                let tag = |s: &Option<ImageState>| {
+                    s.as_ref()
+                        .and_then(|s| s.tag.clone())
+                        .unwrap_or_else(|| "-".to_owned())
+                };
+                let journal = Journal {
+                    kind: "rollback",
+                    target: format!("{application}/{environment}"),
+                    tag: format!("{} -> {}", tag(&before), tag(&after)),
+                };
+                let mut message = CommitMessage::new(&format!(
+                    "gitops({application}/{environment}): roll back image to {}",
+                    tag(&after)
+                ))
+                .body_line(description)
+                .body_line(&format!(
+                    "{application}/{environment} is pinned until the pin is lifted"
+                ));
+                let mut changes = ChangeSet::new();
+                let mut files = vec![FileView {
+                    path: path.to_string(),
+                    action: FileAction::Unchanged,
+                }];
+                if current != *restore {
+                    changes.put(path.clone(), restore.clone());
+                    files[0].action = FileAction::Update;
+                    let pins_file = pins_file()?;
+                    let old = snapshot.read(&pins_file).await?;
+                    let mut pins = pins::parse(old.as_deref()).map_err(rejected)?;
+                    pins.retain(|p| {
+                        !(p.application == application.as_str()
+                            && p.environment == environment.as_str())
+                    });
+                    pins.push(pins::Pin {
+                        application: application.to_string(),
+                        environment: environment.to_string(),
+                        by: by.clone(),
+                        reason: description.clone(),
+                    });
+                    let text = pins::render(&pins).map_err(rejected)?;
+                    files.push(FileView {
+                        path: pins_file.to_string(),
+                        action: FileAction::classify(
+                            old.as_deref(),
+                            &FileOp::Put(text.clone().into_bytes()),
+                        ),
+                    });
+                    changes.put(pins_file, text.into_bytes());
+                    for line in diff_lines(&current, restore) {
+                        message = message.body_line(&line);
+                    }
+                }
+                let text = if with_diff && !changes.is_empty() {
+                    diff::unified(
+                        path.as_str(),
+                        Some(&String::from_utf8_lossy(&current)),
+                        Some(&String::from_utf8_lossy(restore)),
+                    )
+                } else {
+                    String::new()
+                };
+                Ok(Plan {
+                    changes,
+                    files,
+                    previous: before,
+                    diff: text,
+                    message,
+                    journal,
+                })
+            }
+            Intent::Unpin {
+                application,
+                environment,
+            } => {
+                let pins_file = pins_file()?;
+                let old = snapshot.read(&pins_file).await?;
+                let mut pins = pins::parse(old.as_deref()).map_err(rejected)?;
+                let before = pins.len();
+                pins.retain(|p| {
+                    !(p.application == application.as_str()
+                        && p.environment == environment.as_str())
+                });
+                let mut changes = ChangeSet::new();
+                let mut action = FileAction::Unchanged;
+                if pins.len() != before {
+                    if pins.is_empty() {
+                        changes.delete(pins_file.clone());
+                        action = FileAction::Delete;
+                    } else {
+                        changes.put(
+                            pins_file.clone(),
+                            pins::render(&pins).map_err(rejected)?.into_bytes(),
+                        );
+                        action = FileAction::Update;
+                    }
+                }
+                Ok(Plan {
+                    changes,
+                    files: vec![FileView {
+                        path: pins_file.to_string(),
+                        action,
+                    }],
+                    previous: None,
+                    diff: String::new(),
+                    message: CommitMessage::new(&format!(
+                        "gitops({application}/{environment}): lift the pin"
+                    )),
+                    journal: Journal {
+                        kind: "unpin",
+                        target: format!("{application}/{environment}"),
+                        tag: "-".to_owned(),
+                    },
+                })
+            }
         }
     }
+}
+
+fn pins_file() -> Result<RepoPath, ServiceError> {
+    pins::pins_path().map_err(rejected)
+}
+
+fn rejected(message: String) -> ServiceError {
+    ServiceError::Forge(mutator_forge::ForgeError::Rejected(message))
+}
+
+/// The changed lines of a rollback, for the commit body (`- old` / `+ new`).
+fn diff_lines(old: &[u8], new: &[u8]) -> Vec<String> {
+    let old = String::from_utf8_lossy(old);
+    let new = String::from_utf8_lossy(new);
+    let old_lines: Vec<&str> = old.lines().collect();
+    let new_lines: Vec<&str> = new.lines().collect();
+    let mut out = Vec::new();
+    for line in old_lines.iter().filter(|l| !new_lines.contains(l)).take(5) {
+        out.push(format!("- {}", line.trim()));
+    }
+    for line in new_lines.iter().filter(|l| !old_lines.contains(l)).take(5) {
+        out.push(format!("+ {}", line.trim()));
+    }
+    out
 }
 
 fn action_word(action: FileAction) -> &'static str {

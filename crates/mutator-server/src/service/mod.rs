@@ -7,6 +7,7 @@ pub mod history;
 mod intent;
 mod lane;
 mod orders;
+pub mod pins;
 mod replay;
 mod snapshot;
 
