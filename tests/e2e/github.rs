@@ -166,8 +166,8 @@ fn scaffold_and_image_update_land_as_one_commit_each() {
         (1, 1),
         "{stats:?}"
     );
-    // Reads: the head, the values file, and nothing else.
-    assert_eq!(stats.total_requests, 3, "{stats:?}");
+    // Reads: the head, the pins, the values file, and nothing else.
+    assert_eq!(stats.total_requests, 4, "{stats:?}");
 
     // The same tag again: a noop that creates no content.
     s.sim.reset_stats();
@@ -391,9 +391,10 @@ fn the_service_token_is_not_sent_to_github() {
 fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     let s = with_token();
     scaffold_application(&s.server);
-    // The counter is deterministic: a noop makes 3 requests, so the 4th (the next head read) fails.
+    // The counter is deterministic: a noop makes 4 requests (head, pins, values, commit), so the
+    // 5th (the next head read) fails.
     s.sim
-        .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
+        .set_fault(5, 503, forge_sim::FaultTiming::BeforeHandler)
         .unwrap();
     s.sim.reset_stats();
     expect_json(s.server.post("/v1/image-updates", &update("1.4.1")), 200);
@@ -410,7 +411,7 @@ fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     // landed, so it is reported once and not committed again.
     let before = head(&s.sim);
     s.sim
-        .set_fault(3, 502, forge_sim::FaultTiming::AfterHandler)
+        .set_fault(4, 502, forge_sim::FaultTiming::AfterHandler)
         .unwrap();
     s.sim.reset_stats();
     let body = expect_json(s.server.post("/v1/image-updates", &update("5.0.1")), 201);

@@ -161,9 +161,10 @@ fn rate_limits_and_faults_are_retried() {
     );
     assert_eq!(s.sim.stats().rate_limited, 1);
 
-    // Deterministic counter: a noop makes 3 requests, so the 4th (the next branch read) fails.
+    // Deterministic counter: a noop makes 4 requests (branch, pins, values, commit), so the 5th
+    // (the next branch read) fails.
     s.sim
-        .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
+        .set_fault(5, 503, forge_sim::FaultTiming::BeforeHandler)
         .unwrap();
     expect_json(s.server.post("/v1/image-updates", &update("3.0.0")), 200);
     expect_json(s.server.post("/v1/image-updates", &update("3.0.1")), 201);

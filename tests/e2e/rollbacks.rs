@@ -69,7 +69,6 @@ fn rollback_by_previous_tag_and_commit_restores_bytes_and_pins() {
             .contains("token:embedded"),
         "{refused}"
     );
-    let head = git::head(&repo);
     assert_eq!(git::head(&repo), head);
 
     // By tag and by commit, each to the exact old bytes; to the current state is a noop.
