@@ -88,14 +88,7 @@ pub async fn environments(
         .clone()
         .unwrap_or_else(|| repo.settings.branch.clone());
     let forge = repo.forge.as_ref();
-    let head = forge
-        .head(&branch)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| ServiceError::UnknownBranch {
-            repository: repo.settings.name.to_string(),
-            branch: branch.to_string(),
-        })?;
+    let head = repo.head(&branch).await?;
     let mut environments = Vec::new();
     for env in &envs {
         let path = Intent::values_path(repo, &app, env)?;

@@ -79,14 +79,7 @@ pub async fn promote(
     // The source image is read from the base branch now: the promotion carries that image,
     // whatever staging runs by the time the change lands.
     let forge = repo.forge.as_ref();
-    let head = forge
-        .head(&branch)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| ServiceError::UnknownBranch {
-            repository: repo.settings.name.to_string(),
-            branch: branch.to_string(),
-        })?;
+    let head = repo.head(&branch).await?;
     let source_path = Intent::values_path(repo, &body.application, &body.from)?;
     let bytes = forge
         .read_file(&head, &source_path)

@@ -222,14 +222,7 @@ pub async fn list_pins(
         .clone()
         .unwrap_or_else(|| repo.settings.branch.clone());
     let forge = repo.forge.as_ref();
-    let head = forge
-        .head(&branch)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| ServiceError::UnknownBranch {
-            repository: repo.settings.name.to_string(),
-            branch: branch.to_string(),
-        })?;
+    let head = repo.head(&branch).await?;
     let path = pins::pins_path().map_err(Problem::internal)?;
     let bytes = forge
         .read_file(&head, &path)

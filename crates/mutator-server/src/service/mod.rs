@@ -38,6 +38,19 @@ pub struct Repository {
     pub forge: Arc<dyn Forge>,
 }
 
+impl Repository {
+    /// The head of `branch`; a branch that does not exist is an error that names it.
+    pub async fn head(&self, branch: &BranchName) -> Result<mutator_forge::CommitId, ServiceError> {
+        self.forge
+            .head(branch)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownBranch {
+                repository: self.settings.name.to_string(),
+                branch: branch.to_string(),
+            })
+    }
+}
+
 /// Who asked, and under which key.
 pub struct Caller {
     /// Who asked, on what grounds: the `Gitops-Requested-By` trailer.
@@ -181,13 +194,7 @@ impl Mutator {
                 // Nothing is created for a dry run: plan on the base the branch would start from.
                 return self.apply(repo, base, intent, caller, digest, true).await;
             }
-            let base_head = forge
-                .head(base)
-                .await?
-                .ok_or_else(|| ServiceError::UnknownBranch {
-                    repository: repo.settings.name.to_string(),
-                    branch: base.to_string(),
-                })?;
+            let base_head = repo.head(base).await?;
             match forge.create_branch(&review, &base_head).await {
                 Ok(()) | Err(ForgeError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -242,13 +249,7 @@ impl Mutator {
         mutation_id: String,
     ) -> Result<Outcome, ServiceError> {
         let forge = repo.forge.as_ref();
-        let head = forge
-            .head(branch)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownBranch {
-                repository: repo.settings.name.to_string(),
-                branch: branch.to_string(),
-            })?;
+        let head = repo.head(branch).await?;
         let mut snapshot = Snapshot::new(forge, head.clone());
         let plan = intent.plan(repo, branch, &mut snapshot, true).await?;
         let status = if plan.changes.is_empty() {
