@@ -1,6 +1,6 @@
 //! What must hold after a run, read from the repository with git2.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
@@ -8,7 +8,7 @@ use git2::{Oid, Repository};
 use serde_json::Value;
 
 use crate::forge::{FOREIGN_AUTHOR, FOREIGN_DIR};
-use crate::load::{Answer, SCAFFOLD_TAG, Update, values_path};
+use crate::load::{Answer, SCAFFOLD_TAG, Status, Update, values_path};
 
 const MUTATION_ID: &str = "Gitops-Mutation-Id";
 /// Failures listed per check; the rest are counted.
@@ -293,6 +293,11 @@ fn answers_hold_their_change(
     )
 }
 
+/// A values file: (application, environment).
+type File = (String, &'static str);
+/// Where a mutation id sits: (index on the first-parent chain, position among its trailers).
+type Place = (usize, usize);
+
 /// For every values file, the head's tag is the tag of the last successful request in commit
 /// order (the scaffolded tag when none succeeded).
 fn final_content(
@@ -301,11 +306,11 @@ fn final_content(
     plan: &[Update],
     answers: &[Answer],
 ) -> Check {
-    let mut last: BTreeMap<(String, &'static str), ((usize, usize), &str)> = BTreeMap::new();
-    let mut files: BTreeMap<(String, &'static str), ()> = BTreeMap::new();
+    let mut last: BTreeMap<File, (Place, &str)> = BTreeMap::new();
+    let mut files: BTreeSet<File> = BTreeSet::new();
     let mut by_tag: HashMap<&str, (usize, &Answer)> = HashMap::new();
     for (i, (u, a)) in plan.iter().zip(answers).enumerate() {
-        files.insert(u.file(), ());
+        files.insert(u.file());
         by_tag.insert(u.tag.as_str(), (i, a));
         if !(a.ok() && a.committed) {
             continue;
@@ -323,7 +328,7 @@ fn final_content(
         }
     }
     let mut failures = Failures::new();
-    for file in files.keys() {
+    for file in &files {
         let expected = last.get(file).map_or(SCAFFOLD_TAG, |(_, tag)| *tag);
         let path = values_path(&file.0, file.1);
         match tag_at(repo, history.head, &path) {
@@ -332,7 +337,12 @@ fn final_content(
                 let culprit = found
                     .as_deref()
                     .and_then(|t| by_tag.get(t))
-                    .map(|(i, a)| format!(" (written by #{i}, answered {})", a.label()))
+                    .map(|(i, a)| match a.status {
+                        Status::Unanswered => {
+                            format!(" (written by #{i}, still running at the deadline)")
+                        }
+                        _ => format!(" (written by #{i}, answered {})", a.label()),
+                    })
                     .unwrap_or_default();
                 failures.push(format!(
                     "{}/{}: head has {:?}{culprit}, expected {expected:?}",

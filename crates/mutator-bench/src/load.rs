@@ -264,11 +264,10 @@ async fn send_update(
                 }
             } else {
                 let kind = json["type"].as_str().unwrap_or_default();
-                let kind = kind.rsplit('/').next().unwrap_or(kind);
-                answer.detail = Some(if kind.is_empty() {
-                    short(&text)
-                } else {
-                    kind.to_owned()
+                let kind = kind.rsplit([':', '/']).next().unwrap_or(kind);
+                answer.detail = Some(match json["detail"].as_str() {
+                    Some(detail) if !kind.is_empty() => short(&format!("{kind}: {detail}")),
+                    _ => short(&text),
                 });
             }
             answer

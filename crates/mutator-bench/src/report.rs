@@ -290,7 +290,11 @@ pub fn print_speedups(reports: &[Report], markdown: bool) {
         return;
     };
     let b = base.updates_per_sec();
-    if b <= 0.0 {
+    let others: Vec<&Report> = reports
+        .iter()
+        .filter(|r| !r.scenario.starts_with("baseline") && r.error.is_none())
+        .collect();
+    if b <= 0.0 || others.is_empty() {
         return;
     }
     println!();
@@ -298,10 +302,7 @@ pub fn print_speedups(reports: &[Report], markdown: bool) {
         "Against the baseline ({:.2} updates/s with {} scripts at once):",
         b, base.clients
     );
-    for r in reports
-        .iter()
-        .filter(|r| !r.scenario.starts_with("baseline") && r.error.is_none())
-    {
+    for r in others {
         let x = r.updates_per_sec() / b;
         if markdown {
             println!("- {}: {:.2}× the baseline's updates/s", r.scenario, x);
