@@ -7,6 +7,28 @@ use std::collections::BTreeMap;
 use mutator_core::{ChangeSet, FileOp, RepoPath};
 use mutator_forge::{CommitId, Forge, ForgeError};
 
+/// How often one read is tried when the forge fails transiently. Reads are safe to repeat, and
+/// retrying one read is far cheaper than re-planning a whole batch.
+const READ_ATTEMPTS: u32 = 3;
+
+async fn read_with_retry(
+    forge: &dyn Forge,
+    head: &CommitId,
+    path: &RepoPath,
+) -> Result<Option<Vec<u8>>, ForgeError> {
+    let mut attempt = 1;
+    loop {
+        match forge.read_file(head, path).await {
+            Err(ForgeError::Transient(reason)) if attempt < READ_ATTEMPTS => {
+                tracing::debug!(%path, attempt, %reason, "retrying a read");
+                tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub struct Snapshot<'a> {
     forge: &'a dyn Forge,
     pub head: CommitId,
@@ -34,7 +56,7 @@ impl<'a> Snapshot<'a> {
         if let Some(current) = self.base.get(path) {
             return Ok(current.clone());
         }
-        let current = self.forge.read_file(&self.head, path).await?;
+        let current = read_with_retry(self.forge, &self.head, path).await?;
         self.base.insert(path.clone(), current.clone());
         Ok(current)
     }
