@@ -10,7 +10,9 @@ use tokio::task::JoinSet;
 
 use crate::service::TOKEN;
 
-pub const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
+/// Environments that take changes directly: production goes by review (a pull request per
+/// application) by default, which is not what this load measures.
+pub const ENVIRONMENTS: [&str; 3] = ["development", "staging", "qa"];
 /// The tag every values file is scaffolded with.
 pub const SCAFFOLD_TAG: &str = "0.0.0";
 
@@ -140,7 +142,8 @@ pub fn client(pool: usize, request_timeout: Duration) -> anyhow::Result<reqwest:
 pub async fn scaffold(client: &reqwest::Client, base: &str, app: &str) -> anyhow::Result<()> {
     let body = json!({
         "template": "application",
-        "values": { "name": app, "image": { "repository": format!("ghcr.io/acme/{app}"), "tag": SCAFFOLD_TAG } }
+        "values": { "name": app, "image": { "repository": format!("ghcr.io/acme/{app}"), "tag": SCAFFOLD_TAG },
+                    "environments": ENVIRONMENTS }
     });
     let mut last = String::new();
     for _ in 0..5 {
