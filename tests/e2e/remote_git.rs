@@ -97,6 +97,15 @@ fn scaffold_update_noop_and_a_foreign_commit_over_smart_http() {
     let body = expect_json(server.post("/v1/image-updates", &update), 200);
     assert_eq!(body["status"], "noop");
     assert_eq!(git::commit_count(&repo), before);
+    // The history reads the mirror's commits.
+    let history = expect_json(
+        server.get(
+            "/v1/history?application=payments&environment=staging",
+            Some(crate::harness::TOKEN),
+        ),
+        200,
+    );
+    assert_eq!(history["entries"][0]["tagAfter"], "1.4.2", "{history}");
     assert!(
         !server.logs().contains(PASSWORD),
         "the password never appears in logs"

@@ -68,11 +68,22 @@ fn main() -> Result<()> {
         runtime.block_on(image_update(&forge, 0))?;
         let warm_up = started.elapsed();
         let mut ours = Vec::new();
+        let mut phases = [Vec::new(), Vec::new(), Vec::new()];
         for i in 1..=iters {
             let started = Instant::now();
-            runtime.block_on(image_update(&forge, i))?;
+            let times = runtime.block_on(image_update(&forge, i))?;
             ours.push(started.elapsed());
+            for (all, one) in phases.iter_mut().zip(times) {
+                all.push(one);
+            }
         }
+        let [mut head_t, mut read_t, mut commit_t] = phases;
+        eprintln!(
+            "{files} files, RemoteGit phase medians: head {:.1} ms, read {:.2} ms, commit+push {:.1} ms",
+            Stats::of(&mut head_t).median.as_secs_f64() * 1000.0,
+            Stats::of(&mut read_t).median.as_secs_f64() * 1000.0,
+            Stats::of(&mut commit_t).median.as_secs_f64() * 1000.0,
+        );
 
         let clone_n = if files >= 100_000 {
             clone_iters.div_ceil(2)
@@ -122,15 +133,20 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
         .unwrap_or_else(|| default.to_vec())
 }
 
-/// One image update as the service does it.
-async fn image_update(forge: &RemoteGit, n: usize) -> Result<()> {
+/// One image update as the service does it; returns how long head, read and commit took.
+async fn image_update(forge: &RemoteGit, n: usize) -> Result<[Duration; 3]> {
     let main = BranchName::parse("main")?;
     let values = RepoPath::parse(VALUES)?;
+    let started = Instant::now();
     let head = forge.head(&main).await?.ok_or("main has no head")?;
+    let head_t = started.elapsed();
+    let started = Instant::now();
     let current = forge
         .read_file(&head, &values)
         .await?
         .ok_or("no values file")?;
+    let read_t = started.elapsed();
+    let started = Instant::now();
     let mut changes = ChangeSet::new();
     changes.put(values, bump(&current, n));
     let author = Signature {
@@ -147,7 +163,7 @@ async fn image_update(forge: &RemoteGit, n: usize) -> Result<()> {
             author: &author,
         })
         .await?;
-    Ok(())
+    Ok([head_t, read_t, started.elapsed()])
 }
 
 fn bump(values: &[u8], n: usize) -> Vec<u8> {

@@ -668,20 +668,32 @@ async fn silent_server_times_out_as_transient() {
 #[test]
 fn open_refuses_what_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
-    let try_open = |url: &str, auth: RemoteAuth| {
+    let try_open = |url: &str, auth: RemoteAuth, mirror: &str| {
         RemoteGit::open(RemoteGitSettings {
             url: url.to_owned(),
-            mirror_dir: dir.path().join("m"),
+            mirror_dir: dir.path().join(mirror),
             auth,
             timeout: Duration::from_secs(5),
         })
     };
-    let err = try_open("https://bot:hunter22@git.example.com/r.git", basic("x")).unwrap_err();
+    let err = try_open(
+        "https://bot:hunter22@git.example.com/r.git",
+        basic("x"),
+        "userinfo",
+    )
+    .unwrap_err();
     assert!(!err.to_string().contains("hunter22"), "{err}");
     assert!(matches!(err, ForgeError::Rejected(_)));
+    assert!(try_open("ftp://x/r.git", RemoteAuth::None, "ftp").is_err());
+    assert!(try_open("ssh://git@x/r.git", RemoteAuth::None, "ssh-no-key").is_err());
+    // Nothing is created for refused settings.
+    for refused in ["userinfo", "ftp", "ssh-no-key"] {
+        assert!(!dir.path().join(refused).exists());
+    }
 
+    // https and ssh work only when this build's libgit2 has TLS / libssh2.
     let version = git2::Version::get();
-    let https = try_open("https://git.example.com/r.git", basic("x"));
+    let https = try_open("https://git.example.com/r.git", basic("x"), "https");
     assert_eq!(https.is_ok(), version.https(), "{https:?}");
     if let Err(e) = https {
         assert!(e.to_string().contains("HTTPS support"), "{e}");
@@ -692,14 +704,12 @@ fn open_refuses_what_it_cannot_use() {
             key_file: dir.path().join("id"),
             known_hosts_file: dir.path().join("known_hosts"),
         },
+        "ssh",
     );
     assert_eq!(ssh.is_ok(), version.ssh(), "{ssh:?}");
     if let Err(e) = ssh {
         assert!(e.to_string().contains("SSH support"), "{e}");
     }
-    assert!(try_open("ftp://x/r.git", RemoteAuth::None).is_err());
-    // Nothing was created for refused settings.
-    assert!(!dir.path().join("m").exists());
 }
 
 // ---- file:// ----

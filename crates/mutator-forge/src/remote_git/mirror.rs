@@ -4,13 +4,13 @@
 //! tree and never keeps branches of its own.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use git2::{
     AutotagOption, ErrorCode, FetchOptions, FetchPrune, FileMode, ObjectType, Oid, Repository,
     Sort, build::TreeUpdateBuilder,
 };
-use mutator_core::message::trailer_value;
+use mutator_core::message::has_trailer;
 use mutator_core::{BranchName, ChangeSet, FileAction, FileOp, RepoPath};
 
 use super::Shared;
@@ -20,10 +20,17 @@ use crate::forge::{CommitId, CommitInfo, Signature};
 
 pub(crate) const REMOTE: &str = "origin";
 
+/// How long the very first fetch into an empty mirror may run. It outlives the caller's
+/// timeout on purpose: the caller gets a transient error and retries, while the initial
+/// transfer of a large repository goes on holding the mirror's lock, instead of being
+/// cancelled and restarted from nothing on every retry.
+const INITIAL_FETCH: Duration = Duration::from_secs(30 * 60);
+
 /// Opens the mirror at `dir`, or creates it (a bare repository with remote `origin`).
 /// Points `origin` at `url` when it was configured differently before. No network.
 pub(crate) fn open_or_init(dir: &Path, url: &str) -> Result<Repository, git2::Error> {
-    let repo = if dir.exists() {
+    let has_content = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+    let repo = if has_content {
         Repository::open_bare(dir)?
     } else {
         if let Some(parent) = dir.parent() {
@@ -93,6 +100,15 @@ fn fetch(
     specs: &[String],
     deadline: Instant,
 ) -> Result<(), ForgeError> {
+    let empty = repo
+        .references_glob(&format!("{}*", tracking_ref("")))
+        .map(|mut refs| refs.next().is_none())
+        .unwrap_or(false);
+    let deadline = if empty {
+        deadline.max(Instant::now() + INITIAL_FETCH)
+    } else {
+        deadline
+    };
     let state = OpState::default();
     let mut remote = repo.find_remote(REMOTE).map_err(|e| shared.local(e))?;
     let mut options = FetchOptions::new();
@@ -235,7 +251,7 @@ pub(crate) fn find_by_trailer(
     for id in walk.take(window) {
         let commit = repo.find_commit(id?)?;
         let message = String::from_utf8_lossy(commit.message_bytes());
-        if trailer_value(&message, key) == Some(value) {
+        if has_trailer(&message, key, value) {
             return Ok(Some(info(&commit)));
         }
     }

@@ -12,6 +12,14 @@
 //! mirror holds its lock; the lock is waited for asynchronously and the git work runs on the
 //! blocking pool.
 //!
+//! Timeouts: the caller gets an answer within [`RemoteGitSettings::timeout`] (waiting for the
+//! lock included); a transfer still running at the deadline is cancelled from libgit2's
+//! progress callbacks, except the very first fetch into an empty mirror, which may go on in
+//! the background so a large repository can be mirrored at all. libgit2 itself has no read
+//! timeout unless `git2::opts::set_server_timeout_in_milliseconds` is called, which is
+//! `unsafe` and so not done here: a server that accepts and then never answers keeps the
+//! mirror locked (later calls fail as transient) until the connection drops.
+//!
 //! This build's libgit2 has neither TLS nor libssh2 unless the crate's `https` / `ssh`
 //! features are on; [`RemoteGit::open`] refuses URLs it could not reach.
 
@@ -268,6 +276,28 @@ impl Forge for RemoteGit {
         self.run(move |shared, repo, deadline| {
             mirror::ensure_commit(repo, shared, id, deadline)?;
             mirror::changed_files(repo, id).map_err(|e| shared.local(e))
+        })
+        .await
+    }
+
+    async fn recent_commits(
+        &self,
+        from: &CommitId,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        let id = oid(from)?;
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, id, deadline)?;
+            let mut out = Vec::new();
+            let mut next = Some(repo.find_commit(id).map_err(|e| shared.local(e))?);
+            while let Some(commit) = next {
+                if out.len() >= limit {
+                    break;
+                }
+                next = commit.parents().next();
+                out.push(mirror::info(&commit));
+            }
+            Ok(out)
         })
         .await
     }

@@ -9,7 +9,6 @@ use secrecy::SecretString;
 use crate::error::ForgeError;
 
 /// One git remote written through a local bare mirror.
-#[derive(Debug)]
 pub struct RemoteGitSettings {
     /// `http://`, `https://`, `ssh://` (or `user@host:path`) or `file://`. Credentials go in
     /// [`RemoteGitSettings::auth`]: a URL carrying a password is refused.
@@ -19,6 +18,17 @@ pub struct RemoteGitSettings {
     pub auth: RemoteAuth,
     /// The longest one operation (waiting for the mirror, fetch, push) may take.
     pub timeout: Duration,
+}
+
+impl fmt::Debug for RemoteGitSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteGitSettings")
+            .field("url", &redact_url(&self.url))
+            .field("mirror_dir", &self.mirror_dir)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// The credentials presented to the remote.
@@ -268,6 +278,21 @@ mod tests {
         );
         assert_eq!(redact_url("http://h:1/a"), "http://h:1/a");
         assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn settings_debug_redacts_the_url_too() {
+        let settings = RemoteGitSettings {
+            url: "https://bot:hunter22@h.example/r.git".into(),
+            mirror_dir: "/m".into(),
+            auth: RemoteAuth::None,
+            timeout: Duration::from_secs(1),
+        };
+        let text = format!("{settings:?}");
+        assert!(
+            !text.contains("hunter22") && text.contains("h.example"),
+            "{text}"
+        );
     }
 
     #[test]

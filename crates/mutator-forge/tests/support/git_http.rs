@@ -72,6 +72,9 @@ impl GitHttpServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    // Responses go out in several writes; Nagle would hold the last one back
+                    // until the client's delayed ACK.
+                    let _ = stream.set_nodelay(true);
                     if let (Ok(clone), Ok(mut open)) = (stream.try_clone(), connections.lock()) {
                         open.push(clone);
                     }
@@ -407,7 +410,7 @@ fn run_cgi<R: BufRead + Send>(
         let Some(stdout) = stdout else {
             return Err(io::Error::other("no stdout"));
         };
-        let sent = relay_response(BufReader::new(stdout), writer, keep_alive);
+        let sent = relay_response(BufReader::new(stdout), writer, keep_alive, stats);
         let fed = feeder
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("feeder panicked")));
@@ -416,8 +419,7 @@ fn run_cgi<R: BufRead + Send>(
         if !status.success() && !errors.is_empty() {
             eprintln!("git http-backend {} {}: {errors}", head.method, head.path);
         }
-        let sent = sent?;
-        stats.response_body_bytes.fetch_add(sent, Ordering::SeqCst);
+        sent?;
         fed.or_else(|e| {
             // A broken pipe means the CGI stopped reading early; the response is what counts.
             if e.kind() == io::ErrorKind::BrokenPipe {
@@ -429,12 +431,14 @@ fn run_cgi<R: BufRead + Send>(
     })
 }
 
-/// Turns the CGI output into an HTTP response; returns the body bytes sent.
+/// Turns the CGI output into an HTTP response. Body bytes are counted before they are sent,
+/// so a client that has the whole response sees them counted.
 fn relay_response(
     mut cgi: impl BufRead,
     writer: &mut TcpStream,
     keep_alive: bool,
-) -> io::Result<u64> {
+    stats: &Stats,
+) -> io::Result<()> {
     let mut status = "200 OK".to_owned();
     let mut headers = String::new();
     loop {
@@ -467,21 +471,21 @@ fn relay_response(
             "Connection: close\r\n"
         }
     )?;
-    let mut sent = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = cgi.read(&mut buf)?;
         if n == 0 {
             break;
         }
+        stats
+            .response_body_bytes
+            .fetch_add(n as u64, Ordering::SeqCst);
         write!(out, "{n:x}\r\n")?;
         out.write_all(&buf[..n])?;
         out.write_all(b"\r\n")?;
         // Flush each chunk: git streams progress and packs and waits on them.
         out.flush()?;
-        sent += n as u64;
     }
     out.write_all(b"0\r\n\r\n")?;
-    out.flush()?;
-    Ok(sent)
+    out.flush()
 }
