@@ -156,3 +156,36 @@ fn a_wrong_password_is_a_502_that_names_no_secret() {
     assert!(!body.to_string().contains("wrong-password-value"));
     assert!(!server.logs().contains("wrong-password-value"));
 }
+
+#[test]
+fn https_and_ssh_remotes_are_accepted_by_the_binary() {
+    // No TLS server or sshd runs here: this shows the binary is built with both transports
+    // (open makes no network call) and reports an unreachable remote as not ready.
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("known_hosts");
+    std::fs::write(&hosts, "").unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  tls:\n    kind: git\n    url: https://127.0.0.1:9/gitops.git\n    auth: {{ usernameEnv: E2E_GIT_USER, passwordEnv: E2E_GIT_PASSWORD }}\n  ssh:\n    kind: git\n    url: ssh://git@127.0.0.1:9/gitops.git\n    auth: {{ sshKeyFile: {}, knownHostsFile: {} }}\n",
+            dir.path().join("id_ed25519").display(),
+            hosts.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        Options {
+            config: Some(&config),
+            env: vec![("E2E_GIT_USER", USER), ("E2E_GIT_PASSWORD", PASSWORD)],
+            ..Options::default()
+        },
+    );
+    let ready = server.get("/readyz", None);
+    assert_eq!(ready.status().as_u16(), 503);
+    let body: Value = ready.json().unwrap();
+    assert_eq!(body["repositories"]["tls"], "unavailable");
+    assert_eq!(body["repositories"]["ssh"], "unavailable");
+    assert!(!server.logs().contains(PASSWORD));
+}

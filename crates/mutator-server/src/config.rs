@@ -479,8 +479,11 @@ fn backend(
                 None => {
                     if url.contains("://")
                         && url.split("://").nth(1).is_some_and(|rest| {
+                            // `user:password@host` carries a password; `git@host:22` does not.
                             rest.split('/').next().is_some_and(|authority| {
-                                authority.contains(':') && authority.contains('@')
+                                authority
+                                    .rsplit_once('@')
+                                    .is_some_and(|(userinfo, _)| userinfo.contains(':'))
                             })
                         })
                     {
@@ -802,6 +805,15 @@ repositories:
         check(
             "repositories:\n  r:\n    kind: git\n    url: https://u:p@example.com/x.git\n",
             "never in the URL",
+        );
+        let f = ConfigFile::parse(
+            "repositories:\n  r:\n    kind: git\n    url: ssh://git@example.com:2222/x.git\n    auth: { sshKeyFile: /k, knownHostsFile: /h }\n",
+            "c",
+        )
+        .unwrap();
+        assert!(
+            RepositorySettings::from_file("r", &f.repositories["r"], Path::new("/"), "c").is_ok(),
+            "a user and a port are not a password"
         );
         check(
             "repositories:\n  r:\n    kind: git\n    url: ssh://git@example.com/x.git\n    auth: { sshKeyFile: /k }\n",
