@@ -145,7 +145,7 @@ pub async fn require_token(
             return Err(Problem::unauthorized(reason));
         }
     };
-    tracing::debug!(principal = %principal, "authenticated");
+    tracing::info!(principal = %principal, "authenticated");
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }
