@@ -10,6 +10,7 @@
 
 mod error;
 mod forge;
+mod git_objects;
 pub mod github;
 pub mod gitlab;
 mod local_git;

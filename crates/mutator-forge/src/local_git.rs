@@ -14,6 +14,7 @@ use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
 
 use crate::error::ForgeError;
 use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
+use crate::git_objects::{changed_files, info};
 
 /// A bare repository on local disk.
 #[derive(Debug, Clone)]
@@ -119,16 +120,6 @@ fn branch_head(repo: &Repository, branch: &BranchName) -> Result<Option<Oid>, gi
         Ok(id) => Ok(Some(id)),
         Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
         Err(e) => Err(e),
-    }
-}
-
-fn info(commit: &git2::Commit<'_>) -> CommitInfo {
-    CommitInfo {
-        id: CommitId(commit.id().to_string()),
-        message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
-        parent: commit.parent_ids().next().map(|p| CommitId(p.to_string())),
-        url: None,
-        verified: None,
     }
 }
 
@@ -281,39 +272,8 @@ impl Forge for LocalGit {
         commit: &CommitId,
     ) -> Result<Vec<(RepoPath, FileAction)>, ForgeError> {
         let id = oid(commit)?;
-        self.blocking(move |this, repo| {
-            let commit = repo.find_commit(id).map_err(|e| this.err(e))?;
-            let new_tree = commit.tree().map_err(|e| this.err(e))?;
-            let old_tree = match commit.parent(0) {
-                Ok(p) => Some(p.tree().map_err(|e| this.err(e))?),
-                Err(e) if e.code() == ErrorCode::NotFound => None,
-                Err(e) => return Err(this.err(e)),
-            };
-            let diff = repo
-                .diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)
-                .map_err(|e| this.err(e))?;
-            let mut out = Vec::new();
-            for delta in diff.deltas() {
-                let action = match delta.status() {
-                    git2::Delta::Added => FileAction::Create,
-                    git2::Delta::Deleted => FileAction::Delete,
-                    _ => FileAction::Update,
-                };
-                let file = if action == FileAction::Delete {
-                    delta.old_file()
-                } else {
-                    delta.new_file()
-                };
-                let Some(path) = file.path().and_then(|p| p.to_str()) else {
-                    continue;
-                };
-                if let Ok(path) = RepoPath::parse(path) {
-                    out.push((path, action));
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |this, repo| changed_files(repo, id).map_err(|e| this.err(e)))
+            .await
     }
 
     async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError> {
