@@ -109,7 +109,8 @@ pub enum RepositoryKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RepositoryFile {
     pub kind: Option<RepositoryKind>,
-    /// `git`: a local path or file:// URL.
+    /// `git`: a local path or file:// URL (the repository itself), or an http(s)/ssh URL
+    /// (written through a mirror in the data directory).
     pub url: Option<String>,
     /// `github`: the owner (user or organisation) and the repository name.
     pub owner: Option<String>,
