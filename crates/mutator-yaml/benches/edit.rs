@@ -7,74 +7,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mutator_yaml::{KeyPath, get_scalar, set_scalar};
 
-/// A Helm-style values file: many components, each with an image block, resources, a list of
-/// env entries, comments and a flow mapping, about 30 lines per component.
-fn generated_values(components: usize) -> String {
-    let mut s = String::from(
-        "# Generated values file for the benchmark.\nglobal:\n  imageRegistry: \"\"\n  pullSecrets: []\n\n",
-    );
-    for i in 0..components {
-        let _ = write!(
-            s,
-            "# -- component {i}
-component{i}:
-  enabled: true
-  replicaCount: {r}
-  image:
-    # -- image repository
-    repository: ghcr.io/example/component-{i}
-    tag: \"1.{i}.0\"
-    pullPolicy: IfNotPresent
-  resources:
-    limits:
-      cpu: 500m
-      memory: 256Mi
-    requests:
-      cpu: 100m
-      memory: 128Mi
-  env:
-    - name: LOG_LEVEL
-      value: info
-    - name: COMPONENT_ID
-      value: \"{i}\"
-  service:
-    type: ClusterIP
-    port: {port}
-    annotations: {{ prometheus.io/scrape: \"true\", prometheus.io/port: '{port}' }}
-  nodeSelector: {{}}
-  tolerations: []
-  affinity: {{}}
-  podLabels:
-    app.kubernetes.io/part-of: bench
-
-",
-            r = i % 3 + 1,
-            port = 8000 + i,
-        );
-    }
-    s
-}
-
-fn corpus_values() -> Option<String> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../../../shared/corpus/helm-values/prometheus-community__helm-charts__charts__kube-prometheus-stack__values.yaml",
-    );
-    std::fs::read_to_string(file).ok()
-}
+#[path = "support/files.rs"]
+mod files;
+use files::{corpus_values, generated_values};
+use mutator_yaml::{DocSelector, KeyPath, get_scalar, set_scalar, set_scalar_full};
 
 fn bench_file(c: &mut Criterion, name: &str, src: &str, path: &str, value: &str) {
     let path: KeyPath = path.parse().unwrap();
     // Sanity: the edit really happens, so the bench measures an edit and not the no-op path.
     let out = set_scalar(src, &path, value).unwrap();
     assert_ne!(out, src);
+    assert_eq!(
+        out,
+        set_scalar_full(src, &DocSelector::Index(0), &path, value).unwrap()
+    );
     let mut group = c.benchmark_group(name);
     group.bench_function("yaml_serde_parse", |b| {
         b.iter(|| {
@@ -90,6 +41,14 @@ fn bench_file(c: &mut Criterion, name: &str, src: &str, path: &str, value: &str)
     });
     group.bench_function("set_scalar", |b| {
         b.iter(|| black_box(set_scalar(black_box(src), &path, value).unwrap()))
+    });
+    // The same edit without the quick path: both parsers and the whole-file guard.
+    group.bench_function("set_scalar_full", |b| {
+        b.iter(|| {
+            black_box(
+                set_scalar_full(black_box(src), &DocSelector::Index(0), &path, value).unwrap(),
+            )
+        })
     });
     group.finish();
 }

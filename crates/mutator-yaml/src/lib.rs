@@ -7,8 +7,12 @@
 //! anchors, blank lines, CRLF, a byte order mark and a missing final newline all survive
 //! byte-for-byte. Files are never round-tripped through a serializer.
 //!
-//! How: yaml-edit's lossless syntax tree is used only to find spans; the edit is a byte splice
-//! of the original text. Every result then passes a guard that re-reads it with yaml_serde and
+//! How: the edit is always a byte splice of the original text. Replacing an existing one-line
+//! block value (what an image update does) takes a quick path: one streaming pass of saphyr's
+//! parser finds the bytes, and a local guard proves with yaml_serde that the new bytes are one
+//! scalar reading as the new string that ends where the old one did (costs less than one
+//! parse; the argument is in `fast.rs`). Every other edit uses yaml-edit's lossless syntax
+//! tree to find spans, and its result passes a guard that re-reads it with yaml_serde and
 //! refuses it ([`EditError::Unsafe`]) unless it means exactly "the original with this one string
 //! set" and the value reads back unchanged. Anything ambiguous (aliases, anchored nodes used
 //! elsewhere, `<<` merges, duplicate keys, tags, block scalars) is refused, never guessed.
@@ -34,6 +38,7 @@ mod cst;
 mod doc;
 mod edit;
 mod error;
+mod fast;
 mod guard;
 mod image_ref;
 mod kustomize;
@@ -92,6 +97,26 @@ pub fn set_scalar(src: &str, path: &KeyPath, value: &str) -> Result<String, Edit
 
 /// [`set_scalar`] in the document chosen by `selector`.
 pub fn set_scalar_in(
+    src: &str,
+    selector: &DocSelector,
+    path: &KeyPath,
+    value: &str,
+) -> Result<String, EditError> {
+    if let DocSelector::Index(doc) = selector {
+        match fast::set(src, *doc, path, value) {
+            fast::Outcome::Edited(edited) => return Ok(edited),
+            fast::Outcome::Unchanged => return Ok(src.to_owned()),
+            fast::Outcome::Declined => {}
+        }
+    }
+    set_scalar_full(src, selector, path, value)
+}
+
+/// [`set_scalar_in`] without the quick path for replacing a one-line block value: always two
+/// parsers and the whole-file guard. Public so that tests and benchmarks can hold the quick
+/// path to the same bytes; callers want [`set_scalar_in`].
+#[doc(hidden)]
+pub fn set_scalar_full(
     src: &str,
     selector: &DocSelector,
     path: &KeyPath,

@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use mutator_yaml::{DocSelector, KeyPath, Segment, get_scalar_in, set_scalar_in, value_span_in};
+use mutator_yaml::{
+    DocSelector, KeyPath, Segment, get_scalar_in, set_scalar_full, set_scalar_in, value_span_in,
+};
 use serde::Deserialize;
 use yaml_serde::Value;
 
@@ -97,6 +99,11 @@ fn check_set(o: &Original<'_>, path: &KeyPath, value: &str) -> Result<(), String
         ));
     }
     let out = set_scalar_in(src, sel, path, value).map_err(|e| format!("set refused: {e}"))?;
+    // The quick path (one-line block values) must write the very bytes the full path writes.
+    let full = set_scalar_full(src, sel, path, value).map_err(|e| format!("full path: {e}"))?;
+    if out != full {
+        return Err("the quick path and the full path wrote different bytes".into());
+    }
     check_meaning(&o.docs, &out, o.doc, path, value)?;
     // Byte check 1: the differing window lies inside the original scalar's span. (A zero-width
     // span is an insertion point where the window can slide over the next space; check 2 covers it.)

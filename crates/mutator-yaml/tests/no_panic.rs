@@ -6,8 +6,8 @@
 
 use mutator_yaml::{
     ContainerImage, DocSelector, ImageReference, KeyPath, KustomizeImage, get_container_image,
-    get_kustomize_image, get_scalar_in, set_container_image, set_kustomize_image, set_scalar_in,
-    value_span_in,
+    get_kustomize_image, get_scalar_in, set_container_image, set_kustomize_image, set_scalar_full,
+    set_scalar_in, value_span_in,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -95,7 +95,13 @@ fn exercise(yaml: &str, path_text: &str, value: &str) {
     });
     let _ = get_scalar_in(yaml, &selector, &path);
     let _ = value_span_in(yaml, &selector, &path);
-    if let Ok(out) = set_scalar_in(yaml, &selector, &path, value) {
+    let quick = set_scalar_in(yaml, &selector, &path, value);
+    let full = set_scalar_full(yaml, &selector, &path, value);
+    // The quick path may only take cases the full path also accepts, with the same bytes.
+    if let Ok(out) = &quick {
+        assert_eq!(full.as_ref().ok(), Some(out), "quick vs full on:\n{yaml}");
+    }
+    if let Ok(out) = quick {
         assert!(parses(&out), "set_scalar output does not parse:\n{out}");
         let read = get_scalar_in(&out, &selector, &path);
         assert_eq!(read.ok().flatten().as_deref(), Some(value), "{out}");

@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mutator_yaml::{KeyPath, Segment, get_scalar, set_scalar, value_span};
+use mutator_yaml::{
+    DocSelector, KeyPath, Segment, get_scalar, set_scalar, set_scalar_full, value_span,
+};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use serde::Deserialize;
@@ -437,6 +439,9 @@ proptest! {
 
         let out = set_scalar(&src, path, &value)
             .map_err(|e| TestCaseError::fail(format!("set {path} = {value:?} refused: {e}\n{src}")))?;
+        let full = set_scalar_full(&src, &DocSelector::Index(0), path, &value)
+            .map_err(|e| TestCaseError::fail(format!("full path refused {path} = {value:?}: {e}\n{src}")))?;
+        prop_assert_eq!(&out, &full, "quick and full paths differ at {}", path);
         let edited = parse(&out).map_err(|e| TestCaseError::fail(format!("result does not parse ({e}):\n{out}")))?;
         let mut expected = original.clone();
         set_in(&mut expected, path, &value);

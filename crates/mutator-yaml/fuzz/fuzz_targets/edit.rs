@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(get_scalar(&out, &path).ok().flatten().as_deref(), Some(value.as_str()));
     }
     if let Ok(out) = mutator_yaml::set_scalar_in(&yaml, &selector, &path, &value) {
+        // The quick path may only take what the full path takes, writing the same bytes.
+        let full = mutator_yaml::set_scalar_full(&yaml, &selector, &path, &value);
+        assert_eq!(full.as_ref().ok(), Some(&out), "quick vs full path");
         assert!(parses(&out));
         let read = mutator_yaml::get_scalar_in(&out, &selector, &path);
         assert_eq!(read.ok().flatten().as_deref(), Some(value.as_str()));
