@@ -166,15 +166,25 @@ fn scaffold_and_image_update_land_as_one_commit_each() {
         (1, 1),
         "{stats:?}"
     );
-    // Reads: the head, the pins, the values file, and nothing else.
-    assert_eq!(stats.total_requests, 4, "{stats:?}");
+    // Reads: the head and the pins, nothing else: the values file is what the lane's own
+    // scaffold commit wrote, which it remembers.
+    assert_eq!(stats.total_requests, 3, "{stats:?}");
+    s.sim.reset_stats();
+    let body = expect_json(s.server.post("/v1/image-updates", &update("1.4.3")), 201);
+    let sha3 = body["commit"]["sha"].as_str().unwrap().to_owned();
+    let stats = s.sim.stats();
+    assert_eq!(
+        (stats.total_requests, stats.content_creating),
+        (2, 1),
+        "the next update reads only the head: {stats:?}"
+    );
 
     // The same tag again: a noop that creates no content.
     s.sim.reset_stats();
-    let body = expect_json(s.server.post("/v1/image-updates", &update("1.4.2")), 200);
+    let body = expect_json(s.server.post("/v1/image-updates", &update("1.4.3")), 200);
     assert_eq!(body["status"], "noop");
     assert_eq!(s.sim.stats().content_creating, 0);
-    assert_eq!(head(&s.sim), sha2);
+    assert_eq!(head(&s.sim), sha3);
     assert_no_secret(&s.server.logs(), GH_TOKEN);
 }
 
@@ -207,6 +217,27 @@ fn a_foreign_push_between_read_and_write_is_kept() {
         "the stale write was refused, then re-applied: {stats:?}"
     );
     assert_eq!(stats.commits_created, 1);
+}
+
+#[test]
+fn a_hand_edit_of_the_values_file_in_between_is_kept() {
+    // After its own commit the lane knows the values file without reading it; a person's push
+    // to that file must be noticed (the commits since are walked) and kept.
+    let s = with_token();
+    scaffold_application(&s.server);
+    let first = expect_json(s.server.post("/v1/image-updates", &update("2.0.0")), 201);
+    let before = file(&s.sim, first["commit"]["sha"].as_str().unwrap(), VALUES).unwrap();
+    let edited = format!("{before}# resources tuned by hand\n");
+    s.sim
+        .arm_foreign_push("acme", "gitops", "main", VALUES, edited.clone())
+        .unwrap();
+    s.sim.reset_stats();
+    let body = expect_json(s.server.post("/v1/image-updates", &update("2.0.1")), 201);
+    let after = file(&s.sim, body["commit"]["sha"].as_str().unwrap(), VALUES).unwrap();
+    assert_eq!(after, edited.replace("2.0.0", "2.0.1"));
+    let stats = s.sim.stats();
+    assert_eq!(stats.foreign_pushes, 1, "{stats:?}");
+    assert_eq!(stats.commits_created, 1, "{stats:?}");
 }
 
 #[test]
@@ -391,10 +422,10 @@ fn the_service_token_is_not_sent_to_github() {
 fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     let s = with_token();
     scaffold_application(&s.server);
-    // The counter is deterministic: a noop makes 4 requests (head, pins, values, commit), so the
-    // 5th (the next head read) fails.
+    // The counter is deterministic: a noop makes 3 requests (head, pins, commit; the values
+    // file is remembered from the scaffold), so the 4th (the next head read) fails.
     s.sim
-        .set_fault(5, 503, forge_sim::FaultTiming::BeforeHandler)
+        .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
         .unwrap();
     s.sim.reset_stats();
     expect_json(s.server.post("/v1/image-updates", &update("1.4.1")), 200);
@@ -410,8 +441,9 @@ fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     // The write lands but the answer is a 502 (like a GraphQL timeout): the trailer shows it
     // landed, so it is reported once and not committed again.
     let before = head(&s.sim);
+    // Head, then the mutation: everything else is remembered.
     s.sim
-        .set_fault(4, 502, forge_sim::FaultTiming::AfterHandler)
+        .set_fault(2, 502, forge_sim::FaultTiming::AfterHandler)
         .unwrap();
     s.sim.reset_stats();
     let body = expect_json(s.server.post("/v1/image-updates", &update("5.0.1")), 201);

@@ -204,6 +204,24 @@ fn a_foreign_commit_in_between_is_kept() {
 }
 
 #[test]
+fn a_hand_edit_of_the_values_file_in_between_is_kept() {
+    // The lane remembers the files of its own commits; a person's commit to the same file
+    // must make it read the file again, not write over the edit.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let repo = server.repo_path();
+    scaffold_application(&server);
+    let path = "apps/payments/environments/staging/values.yaml";
+    let first = expect_json(server.post("/v1/image-updates", &update("1.4.3")), 201);
+    let before = git::file(&repo, first["commit"]["sha"].as_str().unwrap(), path).unwrap();
+    let edited = format!("{before}# resources tuned by hand\n");
+    git::foreign_commit(&repo, &dir.path().join("work"), path, &edited);
+    let body = expect_json(server.post("/v1/image-updates", &update("1.4.4")), 201);
+    let after = git::file(&repo, body["commit"]["sha"].as_str().unwrap(), path).unwrap();
+    assert_eq!(after, edited.replace("1.4.3", "1.4.4"));
+}
+
+#[test]
 fn custom_layout_from_the_configuration_file() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("gitops.git");

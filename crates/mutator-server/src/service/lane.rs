@@ -15,6 +15,7 @@ use mutator_core::{BranchName, RepoName};
 use mutator_forge::{CommitInfo, CommitRequest, ForgeError, Signature};
 use tokio::sync::{mpsc, oneshot};
 
+use super::file_cache::FileCache;
 use super::intent::{Intent, Plan};
 use super::orders::OrderBook;
 use super::snapshot::Snapshot;
@@ -121,6 +122,7 @@ async fn run(
 ) {
     let max = repo.settings.batch_size.max(1);
     let mut book = OrderBook::default();
+    let mut cache = FileCache::default();
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < max {
@@ -129,8 +131,18 @@ async fn run(
                 Err(_) => break,
             }
         }
-        run_batch(&repo, &branch, &author, skip_ci, &mut book, batch).await;
+        let mut lane = LaneState {
+            book: &mut book,
+            cache: &mut cache,
+        };
+        run_batch(&repo, &branch, &author, skip_ci, &mut lane, batch).await;
     }
+}
+
+/// What a lane carries from one batch to the next.
+struct LaneState<'a> {
+    book: &'a mut OrderBook,
+    cache: &'a mut FileCache,
 }
 
 /// Commits one batch, retrying what is safe to retry, and answers every job in it.
@@ -139,7 +151,7 @@ async fn run_batch(
     branch: &BranchName,
     author: &Signature,
     skip_ci: bool,
-    book: &mut OrderBook,
+    lane: &mut LaneState<'_>,
     mut jobs: Vec<Job>,
 ) {
     let mut waited = Duration::ZERO;
@@ -150,7 +162,7 @@ async fn run_batch(
         if jobs.is_empty() {
             return;
         }
-        let error = match attempt_batch(repo, branch, author, skip_ci, book, &jobs).await {
+        let error = match attempt_batch(repo, branch, author, skip_ci, lane, &jobs).await {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
@@ -215,9 +227,10 @@ async fn attempt_batch(
     branch: &BranchName,
     author: &Signature,
     skip_ci: bool,
-    book: &mut OrderBook,
+    lane: &mut LaneState<'_>,
     jobs: &[Job],
 ) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
+    let book = &mut *lane.book;
     let forge = repo.forge.as_ref();
     let head = forge.head(branch).await?.ok_or_else(|| {
         BatchError::Final(ServiceError::UnknownBranch {
@@ -229,7 +242,8 @@ async fn attempt_batch(
         book.catch_up(forge, &head).await?;
     }
     let mut applied: HashMap<String, u64> = HashMap::new();
-    let mut snapshot = Snapshot::new(forge, head.clone());
+    lane.cache.advance(forge, &head).await;
+    let mut snapshot = Snapshot::with_known(forge, head.clone(), lane.cache.files());
     let mut plans: Vec<Result<Plan, ServiceError>> = Vec::with_capacity(jobs.len());
     for job in jobs {
         if let Some((target, order)) = job.intent.order() {
@@ -291,6 +305,9 @@ async fn attempt_batch(
     if committed {
         book.record(&head, &commit.id, &applied);
     }
+    // The commit is the head plus exactly these changes (compare-and-swap on `head`), so the
+    // snapshot's files are its content; a batch that changed nothing leaves the head as is.
+    lane.cache.remember(&commit.id, snapshot.into_files());
     tracing::info!(commit = %commit.id, %branch, jobs = jobs.len(), committed, "batch done");
     Ok(jobs
         .iter()

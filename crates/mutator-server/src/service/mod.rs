@@ -3,6 +3,7 @@
 //! concurrent writer's change is kept, never overwritten.
 
 mod error;
+mod file_cache;
 pub mod history;
 mod intent;
 mod lane;

@@ -40,12 +40,29 @@ pub struct Snapshot<'a> {
 
 impl<'a> Snapshot<'a> {
     pub fn new(forge: &'a dyn Forge, head: CommitId) -> Self {
+        Self::with_known(forge, head, BTreeMap::new())
+    }
+
+    /// A snapshot that already knows these files' content at `head`.
+    pub fn with_known(
+        forge: &'a dyn Forge,
+        head: CommitId,
+        known: BTreeMap<RepoPath, Option<Vec<u8>>>,
+    ) -> Self {
         Self {
             forge,
             head,
-            base: BTreeMap::new(),
+            base: known,
             overlay: BTreeMap::new(),
         }
+    }
+
+    /// Every file the snapshot knows, as the planned requests left them: the content of the
+    /// commit that carries [`Snapshot::changes`] on top of the head.
+    pub fn into_files(self) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
+        let mut files = self.base;
+        files.extend(self.overlay);
+        files
     }
 
     /// The file as the batch sees it now.
