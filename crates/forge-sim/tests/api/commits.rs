@@ -243,7 +243,7 @@ fn compare_lists_what_head_has_and_base_lacks_oldest_first() {
     let r = env.get(&format!("/repos/acme/gitops/compare/{main}...{side}"));
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
-    assert_eq!(shas(&body["commits"]), [side.clone()]);
+    assert_eq!(shas(&body["commits"]), std::slice::from_ref(&side));
     assert_eq!(body["status"], "diverged");
     assert_eq!(
         (body["ahead_by"].clone(), body["behind_by"].clone()),
@@ -264,7 +264,7 @@ fn compare_lists_what_head_has_and_base_lacks_oldest_first() {
             "/repos/acme/gitops/compare/{root}...main?per_page=2&page=2"
         ))
         .json();
-    assert_eq!(shas(&paged["commits"]), [merge.clone()]);
+    assert_eq!(shas(&paged["commits"]), std::slice::from_ref(&merge));
     assert_eq!(
         env.get(&format!("/repos/acme/gitops/compare/{root}..main"))
             .status,

@@ -212,7 +212,7 @@ fn squash_hook_lands_one_commit_with_githubs_default_message() {
         .merge_pull_with(OWNER, REPO, 1, forge_sim::MergeMethod::Squash)
         .unwrap();
     let (parents, message) = commit_of(&env, &squashed);
-    assert_eq!(parents, [main_before.clone()]);
+    assert_eq!(parents, [main_before]);
     // One commit: its own title and body, the title suffixed with the number.
     assert_eq!(message, "Add a (#1)\n\nBecause.\n\nTrailer-Key: v\n");
     assert_eq!(

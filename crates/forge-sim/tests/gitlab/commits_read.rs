@@ -137,7 +137,7 @@ fn first_parent_and_ranges_after_a_merge() {
         ids("ref_name=main&first_parent=true&per_page=100"),
         [merge.clone(), main.clone(), root.clone()]
     );
-    assert_eq!(ids(&format!("ref_name={main}..{side}")), [side.clone()]);
+    assert_eq!(ids(&format!("ref_name={main}..{side}")), [side]);
     assert_eq!(
         ids(&format!("ref_name={root}..main&first_parent=true")),
         [merge, main]
