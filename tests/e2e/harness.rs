@@ -142,6 +142,15 @@ impl Server {
         req.send().expect("request")
     }
 
+    /// Sends a DELETE with `token`.
+    pub fn delete(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .expect("request")
+    }
+
     /// Sends an authenticated DELETE and returns the status.
     pub fn client_delete(&self, path: &str) -> u16 {
         self.client
@@ -172,6 +181,26 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The lowercase hex SHA-256 of `text`, as the configuration stores token hashes (computed by
+/// the `sha256sum` CLI, not by the code under test).
+pub fn sha256_hex(text: &str) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(text.as_bytes())?;
+            c.wait_with_output()
+        });
+    String::from_utf8(out.expect("sha256sum").stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// Reads a JSON answer, failing with its body when the status is not the expected one.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod backends;
 mod bad_input;
 mod environments;
 mod git;
@@ -15,6 +16,7 @@ mod gitlab;
 mod harness;
 mod image_update;
 mod lanes;
+mod lifecycle;
 mod policy;
 mod promotions;
 mod remote_git;

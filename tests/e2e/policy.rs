@@ -5,28 +5,10 @@ use std::process::Command;
 use serde_json::json;
 
 use crate::git;
-use crate::harness::{Options, Server, expect_json};
+use crate::harness::{Options, Server, expect_json, sha256_hex};
 
 const BACKSTAGE: &str = "backstage-secret-0123456789";
 const DEPLOYER: &str = "deployer-secret-0123456789";
-
-fn sha256_hex(text: &str) -> String {
-    let out = Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(text.as_bytes())?;
-            c.wait_with_output()
-        });
-    String::from_utf8(out.expect("sha256sum").stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("config.yaml");

@@ -548,6 +548,43 @@ pub(crate) fn first_parent_history(
     Ok((out, more))
 }
 
+/// Commits reachable from `start`, newest first (`git log` order: a commit before its
+/// parents, then by time), including those brought in by merges: `skip` then up to `take`;
+/// the flag says whether more follow.
+pub(crate) fn history_page(
+    repo: &Repository,
+    start: Oid,
+    skip: usize,
+    take: usize,
+) -> Result<(Vec<Oid>, bool), git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+    walk.push(start)?;
+    let mut out = Vec::with_capacity(take.min(256));
+    for oid in walk.skip(skip) {
+        let oid = oid?;
+        if out.len() == take {
+            return Ok((out, true));
+        }
+        out.push(oid);
+    }
+    Ok((out, false))
+}
+
+/// Commits reachable from `head` but not from `base`, oldest first (what `git log base..head`
+/// lists, reversed).
+pub(crate) fn range_oldest_first(
+    repo: &Repository,
+    base: Oid,
+    head: Oid,
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME | git2::Sort::REVERSE)?;
+    walk.push(head)?;
+    walk.hide(base)?;
+    walk.collect()
+}
+
 /// One file changed by a commit, relative to its first parent.
 #[derive(Debug, Clone)]
 pub(crate) struct FileDelta {

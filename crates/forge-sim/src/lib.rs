@@ -10,10 +10,11 @@
 //! - refs: `GET git/ref/{ref}`, `POST git/refs`, `PATCH`/`DELETE git/refs/{ref}` with GitHub's
 //!   404/409/422 rules (a missing ref on PATCH is 422, non-fast-forward is 422);
 //! - `GET contents/{path}` (raw, JSON with wrapped base64, `encoding: "none"` above 1 MB);
-//! - `GET commits`, `GET commits/{ref}`, `GET git/commits/{sha}` with `verification`;
+//! - `GET commits` (every reachable commit, as GitHub lists them), `GET commits/{ref}`,
+//!   `GET git/commits/{sha}` with `verification`, `GET compare/{BASE...HEAD}`;
 //! - `POST /graphql` `createCommitOnBranch` with `STALE_DATA`, coercion and deletion errors;
 //!   commits by app installation tokens are "signed" and verify, others do not;
-//! - pull requests (list, create, get; a test hook merges);
+//! - pull requests (list, create, get; test hooks merge with a merge commit or squash);
 //! - GitHub App JWT verification, installation look-up and installation tokens.
 //!
 //! A GitLab REST API v4 simulator over the same storage is in [`GitlabSim`] (module
@@ -44,6 +45,7 @@ mod graphql;
 mod ids;
 mod limits;
 mod process;
+mod pull_merge;
 mod pulls;
 mod rest;
 mod running;
@@ -61,6 +63,7 @@ pub use gitlab::{
 };
 pub use limits::{PrimaryLimit, Resource};
 pub use process::{ProcessArgs, USAGE, main_like, parse_args, run_blocking};
+pub use pull_merge::MergeMethod;
 pub use running::{GithubSim, RunningSim, SimBuilder};
 pub use server::{serve, serve_with_shutdown};
 pub use sim::Sim;

@@ -1,4 +1,5 @@
-//! Pull requests: list, create, get, and the test hook that merges one (forge-facts §C).
+//! Pull requests: list, create, get (forge-facts §C). The test hooks that merge one live in
+//! [`crate::pull_merge`].
 //!
 //! Pull requests live in memory only (they are not git objects); their head SHA is read from
 //! the head branch whenever one is shown, as GitHub follows pushes to the head branch.
@@ -14,11 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, SimError, json_response};
-use crate::git_store::{self, CasError, Person};
+use crate::error::{ApiError, json_response};
+use crate::git_store;
 use crate::rest::{api_repo_url, html_repo_url};
 use crate::server::{AppState, blocking, parse_body};
-use crate::state::{RepoEntry, SimState};
+use crate::state::RepoEntry;
 
 const DOC_CREATE: &str = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request";
 const DOC_GET: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request";
@@ -26,14 +27,14 @@ const DOC_GET: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-reque
 #[derive(Debug, Clone)]
 pub(crate) struct PullRequest {
     id: u64,
-    number: u64,
-    title: String,
+    pub(crate) number: u64,
+    pub(crate) title: String,
     body: Option<String>,
-    head_ref: String,
-    base_ref: String,
+    pub(crate) head_ref: String,
+    pub(crate) base_ref: String,
     /// Last head SHA seen; shown when the head branch is gone.
     head_sha: String,
-    open: bool,
+    pub(crate) open: bool,
     merged: bool,
     merge_commit_sha: Option<String>,
     draft: bool,
@@ -45,6 +46,30 @@ pub(crate) struct PullRequest {
 pub(crate) struct Pulls {
     by_repo: BTreeMap<String, Vec<PullRequest>>,
     next_id: u64,
+}
+
+impl Pulls {
+    /// Pull request `number` of the repository with key `repo`.
+    pub(crate) fn get(&self, repo: &str, number: u64) -> Option<PullRequest> {
+        self.by_repo
+            .get(repo)
+            .and_then(|v| v.iter().find(|p| p.number == number).cloned())
+    }
+
+    /// Records that `number` was merged: closed, with its last head and the commit that
+    /// landed it on the base.
+    pub(crate) fn set_merged(&mut self, repo: &str, number: u64, head: String, landed: String) {
+        if let Some(p) = self
+            .by_repo
+            .get_mut(repo)
+            .and_then(|v| v.iter_mut().find(|p| p.number == number))
+        {
+            p.open = false;
+            p.merged = true;
+            p.head_sha = head;
+            p.merge_commit_sha = Some(landed);
+        }
+    }
 }
 
 fn pr_json(
@@ -279,84 +304,4 @@ pub(crate) async fn create(
         Ok(resp)
     })
     .await
-}
-
-/// Test hook: merges pull request `number` into its base branch, fast-forward when possible,
-/// otherwise with a merge commit. Returns the new head of the base branch.
-pub(crate) fn merge_pull(
-    state: &SimState,
-    owner: &str,
-    repo: &str,
-    number: u64,
-) -> Result<String, SimError> {
-    let entry = state
-        .repo(owner, repo)
-        .ok_or_else(|| SimError::UnknownRepo(format!("{owner}/{repo}")))?;
-    let pr = state
-        .pulls()
-        .by_repo
-        .get(&entry.key())
-        .and_then(|v| v.iter().find(|p| p.number == number).cloned())
-        .ok_or(SimError::UnknownPull(number))?;
-    if !pr.open {
-        return Err(SimError::NotMergeable(format!("#{number} is not open")));
-    }
-    let guard = entry.lock_writes();
-    let git = git_store::open(&entry.path)?;
-    let head = git_store::branch_head(&git, &pr.head_ref)?
-        .ok_or_else(|| SimError::UnknownBranch(pr.head_ref.clone()))?;
-    let base = git_store::branch_head(&git, &pr.base_ref)?
-        .ok_or_else(|| SimError::UnknownBranch(pr.base_ref.clone()))?;
-    let new_base = if head == base || git.graph_descendant_of(base, head)? {
-        return Err(SimError::NotMergeable(format!(
-            "no commits between {} and {}",
-            pr.base_ref, pr.head_ref
-        )));
-    } else if git.graph_descendant_of(head, base)? {
-        head
-    } else {
-        let tree = git_store::merge_tree(&git, base, head)?
-            .ok_or_else(|| SimError::NotMergeable("merge conflicts".to_owned()))?;
-        let merger = Person::new("sim-merger", "merger@sim.invalid");
-        git_store::write_commit(
-            &git,
-            tree,
-            &[base, head],
-            &merger,
-            &git_store::github_committer(),
-            &format!(
-                "Merge pull request #{number} from {}/{}\n\n{}",
-                entry.owner, pr.head_ref, pr.title
-            ),
-            None,
-        )?
-    };
-    match git_store::cas_ref(
-        &git,
-        &format!("refs/heads/{}", pr.base_ref),
-        new_base,
-        Some(base),
-        "forge-sim: merge pull request",
-    ) {
-        Ok(()) => {}
-        Err(CasError::Stale) => {
-            return Err(SimError::NotMergeable(
-                "base branch moved during merge".to_owned(),
-            ));
-        }
-        Err(CasError::Git(e)) => return Err(e.into()),
-    }
-    drop(guard);
-    let mut pulls = state.pulls();
-    if let Some(p) = pulls
-        .by_repo
-        .get_mut(&entry.key())
-        .and_then(|v| v.iter_mut().find(|p| p.number == number))
-    {
-        p.open = false;
-        p.merged = true;
-        p.head_sha = head.to_string();
-        p.merge_commit_sha = Some(new_base.to_string());
-    }
-    Ok(new_base.to_string())
 }

@@ -73,6 +73,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(rest::commits::get_commit),
         )
         .route(
+            "/repos/{owner}/{repo}/compare/{*basehead}",
+            get(rest::compare::compare),
+        )
+        .route(
             "/repos/{owner}/{repo}/pulls",
             get(pulls::list).post(pulls::create),
         )

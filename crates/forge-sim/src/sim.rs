@@ -16,6 +16,7 @@ use crate::error::SimError;
 use crate::faults::{FaultTiming, ForeignPush};
 use crate::git_store::{self, Change};
 use crate::limits::{PrimaryLimit, Resource};
+use crate::pull_merge::MergeMethod;
 use crate::state::{SimState, repo_key, valid_name};
 use crate::stats::Stats;
 
@@ -376,9 +377,20 @@ impl Sim {
         *self.state.stats() = Stats::default();
     }
 
-    /// Merges pull request `number` (fast-forward when possible, else a merge commit) and
-    /// returns the new head of its base branch.
+    /// Merges pull request `number` with a merge commit, as GitHub's default merge button
+    /// does, and returns the new head of its base branch.
     pub fn merge_pull(&self, owner: &str, repo: &str, number: u64) -> Result<String, SimError> {
-        crate::pulls::merge_pull(&self.state, owner, repo, number)
+        self.merge_pull_with(owner, repo, number, MergeMethod::Merge)
+    }
+
+    /// Merges pull request `number` by `method` and returns the new head of its base branch.
+    pub fn merge_pull_with(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        method: MergeMethod,
+    ) -> Result<String, SimError> {
+        crate::pull_merge::merge_pull(&self.state, owner, repo, number, method)
     }
 }

@@ -31,6 +31,9 @@ pub struct CommitInfo {
     pub message: String,
     /// The first parent, if any.
     pub parent: Option<CommitId>,
+    /// The parents after the first: set on a merge commit, whose other parents bring in the
+    /// commits of the merged branch (a pull/merge request's review branch).
+    pub merged: Vec<CommitId>,
     /// Where a person can look at the commit, when the forge has a web view.
     pub url: Option<String>,
     /// Whether the forge reports the commit's signature as verified (GitHub), when it says.
@@ -44,6 +47,14 @@ pub struct ReviewRequest {
     pub url: String,
     /// An open one for the same branch was found and reused.
     pub reused: bool,
+}
+
+/// The pull or merge request through which a commit reached its branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandedReview {
+    pub number: u64,
+    /// Its web page.
+    pub url: String,
 }
 
 /// One commit to make: all files of `changes`, on top of `parent`, moving `branch` only if
@@ -103,6 +114,32 @@ pub trait Forge: Send + Sync {
         Err(ForgeError::Rejected(
             "this repository kind cannot list history yet".to_owned(),
         ))
+    }
+
+    /// The commits merge commit `merge` brought in: reachable from its other parents but not
+    /// from its first, newest first, at most `limit`; none for an ordinary commit. Like
+    /// [`Forge::recent_commits`] this reads commit messages, never trees.
+    async fn merged_commits(
+        &self,
+        merge: &CommitInfo,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        if merge.merged.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _ = limit;
+        Err(ForgeError::Rejected(
+            "this repository kind cannot list what a merge brought in".to_owned(),
+        ))
+    }
+
+    /// The pull or merge request that `commit`, a commit of a branch's first-parent chain,
+    /// landed, as the forge's default merge or squash message names it, with the review's web
+    /// page as this forge builds it. Reads the message only (no request); `None` where the
+    /// forge has no pull or merge requests (plain git).
+    fn landed_review(&self, commit: &CommitInfo) -> Option<LandedReview> {
+        let _ = commit;
+        None
     }
 
     /// Creates `branch` at `at`; fails with [`ForgeError::Conflict`] when it already exists.

@@ -1,6 +1,6 @@
 //! Reading commits with libgit2, shared by the local and the remote git backends.
 
-use git2::{ErrorCode, Oid, Repository};
+use git2::{ErrorCode, Oid, Repository, Sort};
 use mutator_core::{FileAction, RepoPath};
 
 use crate::forge::{CommitId, CommitInfo};
@@ -11,9 +11,61 @@ pub(crate) fn info(commit: &git2::Commit<'_>) -> CommitInfo {
         id: CommitId(commit.id().to_string()),
         message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
         parent: commit.parent_ids().next().map(|p| CommitId(p.to_string())),
+        merged: commit
+            .parent_ids()
+            .skip(1)
+            .map(|p| CommitId(p.to_string()))
+            .collect(),
         url: None,
         verified: None,
     }
+}
+
+/// Up to `limit` commits along first parents from `from` (inclusive), newest first. Reading a
+/// commit object reads its message and parents, never its tree.
+pub(crate) fn first_parents(
+    repo: &Repository,
+    from: Oid,
+    limit: usize,
+) -> Result<Vec<CommitInfo>, git2::Error> {
+    let mut out = Vec::new();
+    let mut next = Some(repo.find_commit(from)?);
+    while let Some(commit) = next {
+        if out.len() >= limit {
+            break;
+        }
+        next = commit.parents().next();
+        out.push(info(&commit));
+    }
+    Ok(out)
+}
+
+/// Up to `limit` commits that merge commit `merge` brought in (reachable from its other
+/// parents, not from its first), newest first.
+pub(crate) fn merged_commits(
+    repo: &Repository,
+    merge: Oid,
+    limit: usize,
+) -> Result<Vec<CommitInfo>, git2::Error> {
+    let commit = repo.find_commit(merge)?;
+    let mut parents = commit.parent_ids();
+    let Some(first) = parents.next() else {
+        return Ok(Vec::new());
+    };
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    let mut any = false;
+    for other in parents {
+        walk.push(other)?;
+        any = true;
+    }
+    if !any {
+        return Ok(Vec::new());
+    }
+    walk.hide(first)?;
+    walk.take(limit)
+        .map(|oid| Ok(info(&repo.find_commit(oid?)?)))
+        .collect()
 }
 
 /// What `id` changed against its first parent.

@@ -17,7 +17,9 @@ mod local_git;
 mod remote_git;
 
 pub use error::ForgeError;
-pub use forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest, Signature};
+pub use forge::{
+    CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, Signature,
+};
 pub use github::GitHub;
 pub use gitlab::GitLab;
 pub use local_git::LocalGit;

@@ -14,7 +14,7 @@ use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
 
 use crate::error::ForgeError;
 use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
-use crate::git_objects::{changed_files, info};
+use crate::git_objects::{self, changed_files, info};
 
 /// A bare repository on local disk.
 #[derive(Debug, Clone)]
@@ -301,16 +301,22 @@ impl Forge for LocalGit {
     ) -> Result<Vec<CommitInfo>, ForgeError> {
         let from = oid(from)?;
         self.blocking(move |this, repo| {
-            let mut out = Vec::new();
-            let mut next = Some(repo.find_commit(from).map_err(|e| this.err(e))?);
-            while let Some(commit) = next {
-                if out.len() >= limit {
-                    break;
-                }
-                next = commit.parents().next();
-                out.push(info(&commit));
-            }
-            Ok(out)
+            git_objects::first_parents(repo, from, limit).map_err(|e| this.err(e))
+        })
+        .await
+    }
+
+    async fn merged_commits(
+        &self,
+        merge: &CommitInfo,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        if merge.merged.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id = oid(&merge.id)?;
+        self.blocking(move |this, repo| {
+            git_objects::merged_commits(repo, id, limit).map_err(|e| this.err(e))
         })
         .await
     }

@@ -258,14 +258,28 @@ pub struct HistoryQuery {
     pub branch: Option<BranchName>,
 }
 
+/// The pull or merge request through which a change reached the branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryReview {
+    /// The pull request number (GitHub) or merge request iid (GitLab).
+    pub number: u64,
+    /// Its web page.
+    pub url: String,
+    /// The commit on the branch that landed it: the merge commit, or the squashed commit.
+    pub landed_by: String,
+}
+
 /// One change to an environment.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
+    /// The commit that carries the change's trailers: on the branch itself, or, for a change
+    /// merged through a review, on the review branch (see `review.landedBy`).
     pub commit: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// `image-update`, `scaffold` (later `promotion`, `rollback`).
+    /// `scaffold`, `image-update`, `promotion`, `rollback` or `unpin`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by: Option<String>,
@@ -275,6 +289,11 @@ pub struct HistoryEntry {
     pub tag_before: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_after: Option<String>,
+    /// The pull/merge request that brought the change to the branch, when it came through one
+    /// and the merge (or squash) commit names it as the forge writes it by default. Absent for
+    /// direct commits and on plain git, which has no pull requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<HistoryReview>,
 }
 
 /// `GET /v1/history`

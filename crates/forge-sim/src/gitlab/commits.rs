@@ -8,7 +8,7 @@ use git2::{DiffFindOptions, Oid, Repository};
 use serde_json::{Value, json};
 
 use super::error::GlError;
-use super::history::{commit_page, resolve_ref};
+use super::history::{Walk, commit_page, resolve_ref};
 use super::json::{commit_detail_json, commit_json};
 use super::params;
 use super::server::{GlState, blocking};
@@ -27,7 +27,9 @@ fn header(v: &str) -> HeaderValue {
     HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// `GET .../repository/commits?ref_name=&per_page=&page=`: newest first.
+/// `GET .../repository/commits?ref_name=&first_parent=&per_page=&page=`: newest first.
+/// `ref_name` may be a range `FROM..TO` (commits reachable from `TO`, not from `FROM`), and
+/// `first_parent=true` follows only first parents at merges (GitLab Commits API docs).
 pub(crate) async fn list(
     State(state): State<GlState>,
     Path(id): Path<String>,
@@ -38,14 +40,28 @@ pub(crate) async fn list(
     let per_page = number(&q, "per_page", DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE);
     let page = number(&q, "page", 1).max(1);
     let ref_name = params::text(&q, "ref_name").filter(|r| !r.is_empty());
+    let first_parent = params::text(&q, "first_parent").is_some_and(|v| v == "true");
     let base = state.base_url();
     blocking(move || {
         let repo = project.open()?;
-        let start = resolve_ref(&repo, ref_name.as_deref().unwrap_or("HEAD"))?;
-        let (oids, more) = match start {
-            Some(oid) => commit_page(&repo, oid, page, per_page)?,
-            None => (Vec::new(), false),
+        let wanted = ref_name.as_deref().unwrap_or("HEAD");
+        // A ref that names nothing lists nothing (as does a range with such an end).
+        let walk = match wanted.split_once("..") {
+            Some((from, to)) => match (resolve_ref(&repo, from)?, resolve_ref(&repo, to)?) {
+                (Some(from), Some(to)) => Walk {
+                    start: Some(to),
+                    hide: Some(from),
+                    first_parent,
+                },
+                _ => Walk::default(),
+            },
+            None => Walk {
+                start: resolve_ref(&repo, wanted)?,
+                hide: None,
+                first_parent,
+            },
         };
+        let (oids, more) = commit_page(&repo, &walk, page, per_page)?;
         let items = oids
             .iter()
             .map(|oid| Ok(commit_json(&base, &project, &repo.find_commit(*oid)?)))

@@ -55,17 +55,37 @@ pub(crate) fn last_commit_for_path(
     }
 }
 
-/// Page `page` (1-based) of `per_page` commits reachable from `start`, newest first; the flag
-/// says whether another page follows.
+/// Which commits a list walks.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Walk {
+    /// From here (nothing when `None`)…
+    pub(crate) start: Option<Oid>,
+    /// …leaving out what this reaches (the `FROM` of `FROM..TO`)…
+    pub(crate) hide: Option<Oid>,
+    /// …and only along first parents.
+    pub(crate) first_parent: bool,
+}
+
+/// Page `page` (1-based) of `per_page` commits of `spec`, newest first; the flag says whether
+/// another page follows.
 pub(crate) fn commit_page(
     repo: &Repository,
-    start: Oid,
+    spec: &Walk,
     page: usize,
     per_page: usize,
 ) -> Result<(Vec<Oid>, bool), git2::Error> {
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    let Some(start) = spec.start else {
+        return Ok((Vec::new(), false));
+    };
     walk.push(start)?;
+    if let Some(hide) = spec.hide {
+        walk.hide(hide)?;
+    }
+    if spec.first_parent {
+        walk.simplify_first_parent()?;
+    }
     let skip = page.saturating_sub(1).saturating_mul(per_page);
     let mut out = Vec::with_capacity(per_page.min(100));
     for oid in walk.skip(skip) {
@@ -133,9 +153,13 @@ mod tests {
         assert_eq!(last_commit_for_path(&repo, c3, "b.txt").unwrap(), Some(c2));
         assert_eq!(last_commit_for_path(&repo, c1, "nope").unwrap(), None);
 
-        let (page, more) = commit_page(&repo, c4, 1, 3).unwrap();
+        let all = Walk {
+            start: Some(c4),
+            ..Walk::default()
+        };
+        let (page, more) = commit_page(&repo, &all, 1, 3).unwrap();
         assert_eq!((page, more), (vec![c4, c3, c2], true));
-        let (page, more) = commit_page(&repo, c4, 2, 3).unwrap();
+        let (page, more) = commit_page(&repo, &all, 2, 3).unwrap();
         assert_eq!((page, more), (vec![c1, root], false));
         assert_eq!(resolve_ref(&repo, "HEAD").unwrap(), Some(root));
     }

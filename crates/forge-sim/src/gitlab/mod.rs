@@ -55,13 +55,17 @@
 //!   <ref>" are 400.
 //! - **Commit lists**: newest first over the whole history (topological, then time), with
 //!   `X-Page`, `X-Per-Page`, `X-Next-Page` (empty on the last page), `X-Prev-Page`; `per_page`
-//!   is clamped to 1..=100. An unknown `ref_name` lists nothing (guess).
+//!   is clamped to 1..=100. `ref_name` may be a range `FROM..TO`; `first_parent=true` follows
+//!   only first parents at merges (both documented parameters of the Commits API). An unknown
+//!   `ref_name` lists nothing (guess).
 //! - **Merge requests** (§G.4): duplicate open MR for the same source and target → 409 with a
 //!   `message` **array**; "Source branch \"x\" does not exist", "Target branch ...", "You must
 //!   select different branches" are `base` errors, which GitLab's `handle_merge_request_errors!`
 //!   answers 422 with a message array. The list's default `state` is `all`, as on GitLab.
 //!   [`GitlabControl::merge_merge_request`] always writes a merge commit (GitLab's default
-//!   merge method).
+//!   merge method) with GitLab's default merge commit template: `Merge branch 'SOURCE' into
+//!   'TARGET'`, the title, and `See merge request GROUP/PROJECT!IID` (the full reference since
+//!   GitLab 10.0); the template's `%{issues}` line is left out (no issues are simulated).
 //! - **Faults**: latency, a deterministic n-th-request 5xx before or after the handler
 //!   (body `{"message":"<code> <reason>"}`), and foreign pushes fired right after a files or
 //!   branch read of the armed branch (by name, `HEAD` for the default branch, or the branch's

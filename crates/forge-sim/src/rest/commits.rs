@@ -44,7 +44,7 @@ fn message_of(c: &Commit<'_>) -> String {
 }
 
 /// The "commit" resource of the commits API (as listed, without files).
-fn commit_item(
+pub(crate) fn commit_item(
     base: &str,
     entry: &RepoEntry,
     git: &Repository,
@@ -92,8 +92,11 @@ fn touches(git: &Repository, c: &Commit<'_>, path: &str) -> Result<bool, git2::E
     Ok(here != before)
 }
 
-/// `GET /repos/{owner}/{repo}/commits?sha=&path=&per_page=&page=`: newest first along first
-/// parents, with a `link: rel="next"` header when more pages follow.
+/// `GET /repos/{owner}/{repo}/commits?sha=&path=&per_page=&page=`: every commit reachable from
+/// `sha`, newest first, with a `link: rel="next"` header when more pages follow. Like GitHub's,
+/// the list holds the commits a merge brought in, not only the first-parent chain. With
+/// `path`, only first-parent commits that changed it (a simplification of git's history
+/// simplification that no client here relies on).
 pub(crate) async fn list_commits(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -125,7 +128,7 @@ pub(crate) async fn list_commits(
             .map(|p| p.trim_matches('/'))
             .filter(|p| !p.is_empty())
         {
-            None => git_store::first_parent_history(&git, start, skip, per_page)?,
+            None => git_store::history_page(&git, start, skip, per_page)?,
             Some(path) => {
                 let (all, _) = git_store::first_parent_history(&git, start, 0, usize::MAX)?;
                 let mut matching = Vec::new();

@@ -1,9 +1,10 @@
-//! REST endpoints of the Git Data, contents, commits and repository APIs.
+//! REST endpoints of the Git Data, contents, commits, compare and repository APIs.
 //!
 //! Each file serves one resource. Handlers resolve the repository (404 when the caller may not
 //! see it), then do their git work in `spawn_blocking` through [`crate::git_store`].
 
 pub(crate) mod commits;
+pub(crate) mod compare;
 pub(crate) mod contents;
 pub(crate) mod refs;
 pub(crate) mod repos;

@@ -178,3 +178,100 @@ fn git_data_commit_has_tree_parents_and_verification() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// `main` with a merged side branch: (root, side commit, main commit, merge).
+fn merged_history(env: &Env) -> (String, String, String, String) {
+    let root = env.head("main");
+    env.sim.create_branch(OWNER, REPO, "side", "main").unwrap();
+    let side = env
+        .sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "side",
+            &[("s.txt", Some(b"s".as_slice()))],
+            "side",
+        )
+        .unwrap();
+    let main = env
+        .sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "main",
+            &[("m.txt", Some(b"m".as_slice()))],
+            "main",
+        )
+        .unwrap();
+    let created = env.call(
+        reqwest::Method::POST,
+        "/repos/acme/gitops/pulls",
+        Some(serde_json::json!({ "title": "Side", "head": "side", "base": "main" })),
+    );
+    assert_eq!(created.status, StatusCode::CREATED);
+    let merge = env.sim.merge_pull(OWNER, REPO, 1).unwrap();
+    (root, side, main, merge)
+}
+
+fn shas(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_list_holds_the_commits_a_merge_brought_in() {
+    let env = env();
+    let (root, side, main, merge) = merged_history(&env);
+    let listed = shas(
+        &env.get("/repos/acme/gitops/commits?sha=main&per_page=100")
+            .json(),
+    );
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    assert_eq!(listed[0], merge, "newest first");
+    assert_eq!(listed[3], root);
+    assert!(listed.contains(&side) && listed.contains(&main));
+}
+
+#[test]
+fn compare_lists_what_head_has_and_base_lacks_oldest_first() {
+    let env = env();
+    let (root, side, main, merge) = merged_history(&env);
+    // What the merge brought in: reachable from its second parent, not from its first.
+    let r = env.get(&format!("/repos/acme/gitops/compare/{main}...{side}"));
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(shas(&body["commits"]), std::slice::from_ref(&side));
+    assert_eq!(body["status"], "diverged");
+    assert_eq!(
+        (body["ahead_by"].clone(), body["behind_by"].clone()),
+        (1.into(), 1.into())
+    );
+    assert_eq!(body["merge_base_commit"]["sha"], root);
+    assert_eq!(body["commits"][0]["commit"]["message"], "side");
+
+    let body = env
+        .get(&format!("/repos/acme/gitops/compare/{root}...main"))
+        .json();
+    let all = shas(&body["commits"]);
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2], merge, "the most recent is last");
+    assert_eq!(body["status"], "ahead");
+    let paged = env
+        .get(&format!(
+            "/repos/acme/gitops/compare/{root}...main?per_page=2&page=2"
+        ))
+        .json();
+    assert_eq!(shas(&paged["commits"]), std::slice::from_ref(&merge));
+    assert_eq!(
+        env.get(&format!("/repos/acme/gitops/compare/{root}..main"))
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        env.get("/repos/acme/gitops/compare/main...nope").status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -104,10 +104,21 @@ fn create_list_and_the_documented_422s() {
     );
 }
 
+/// The parents and message of commit `sha`.
+fn commit_of(env: &Env, sha: &str) -> (Vec<String>, String) {
+    let repo = git2::Repository::open_bare(env.sim.repo_path(OWNER, REPO).unwrap()).unwrap();
+    let c = repo.find_commit(git2::Oid::from_str(sha).unwrap()).unwrap();
+    (
+        c.parent_ids().map(|p| p.to_string()).collect(),
+        c.message().unwrap().to_owned(),
+    )
+}
+
 #[test]
-fn merge_hook_fast_forwards_or_makes_a_merge_commit() {
+fn merge_hook_always_makes_a_merge_commit_with_githubs_message() {
     let env = env();
     env.sim.create_branch(OWNER, REPO, "ff", "main").unwrap();
+    let main_before = env.head("main");
     let ff_head = env
         .sim
         .commit_files(
@@ -119,11 +130,19 @@ fn merge_hook_fast_forwards_or_makes_a_merge_commit() {
         )
         .unwrap();
     assert_eq!(open_pr(&env, "ff", "main").status, StatusCode::CREATED);
-    assert_eq!(env.sim.merge_pull(OWNER, REPO, 1).unwrap(), ff_head);
-    assert_eq!(env.head("main"), ff_head);
+    // Even where main could fast-forward, GitHub's merge button merges with --no-ff.
+    let merged = env.sim.merge_pull(OWNER, REPO, 1).unwrap();
+    assert_eq!(env.head("main"), merged);
+    let (parents, message) = commit_of(&env, &merged);
+    assert_eq!(parents, [main_before, ff_head]);
+    assert_eq!(
+        message,
+        "Merge pull request #1 from acme/ff\n\nPromote payments"
+    );
     let pr = env.get("/repos/acme/gitops/pulls/1").json();
     assert_eq!(pr["state"], "closed");
     assert_eq!(pr["merged"], true);
+    assert_eq!(pr["merge_commit_sha"], merged);
     assert!(
         env.sim.merge_pull(OWNER, REPO, 1).is_err(),
         "already merged"
@@ -171,4 +190,53 @@ fn merge_hook_fast_forwards_or_makes_a_merge_commit() {
     );
     let closed = env.get("/repos/acme/gitops/pulls?state=closed").json();
     assert_eq!(closed.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn squash_hook_lands_one_commit_with_githubs_default_message() {
+    let env = env();
+    env.sim.create_branch(OWNER, REPO, "one", "main").unwrap();
+    env.sim
+        .commit_files(
+            OWNER,
+            REPO,
+            "one",
+            &[("a.txt", Some(b"a".as_slice()))],
+            "Add a\n\nBecause.\n\nTrailer-Key: v\n",
+        )
+        .unwrap();
+    open_pr(&env, "one", "main");
+    let main_before = env.head("main");
+    let squashed = env
+        .sim
+        .merge_pull_with(OWNER, REPO, 1, forge_sim::MergeMethod::Squash)
+        .unwrap();
+    let (parents, message) = commit_of(&env, &squashed);
+    assert_eq!(parents, [main_before]);
+    // One commit: its own title and body, the title suffixed with the number.
+    assert_eq!(message, "Add a (#1)\n\nBecause.\n\nTrailer-Key: v\n");
+    assert_eq!(
+        env.sim
+            .read_file(OWNER, REPO, "main", "a.txt")
+            .unwrap()
+            .as_deref(),
+        Some(b"a".as_slice())
+    );
+
+    env.sim.create_branch(OWNER, REPO, "two", "main").unwrap();
+    for (file, msg) in [("b.txt", "Add b"), ("c.txt", "Add c")] {
+        env.sim
+            .commit_files(OWNER, REPO, "two", &[(file, Some(b"x".as_slice()))], msg)
+            .unwrap();
+    }
+    open_pr(&env, "two", "main");
+    let squashed = env
+        .sim
+        .merge_pull_with(OWNER, REPO, 2, forge_sim::MergeMethod::Squash)
+        .unwrap();
+    let (parents, message) = commit_of(&env, &squashed);
+    assert_eq!(parents.len(), 1);
+    // More: the pull request's title, then every commit's message, oldest first.
+    assert_eq!(message, "Promote payments (#2)\n\n* Add b\n\n* Add c\n");
+    assert_eq!(env.get("/repos/acme/gitops/pulls/2").json()["merged"], true);
 }

@@ -103,3 +103,57 @@ fn unknown_commit_is_404() {
         assert_eq!(r.json(), json!({ "message": "404 Commit Not Found" }));
     }
 }
+
+#[test]
+fn first_parent_and_ranges_after_a_merge() {
+    let env = env();
+    let root = env.head("main");
+    env.sim.create_branch(PROJECT, "side", "main").unwrap();
+    let side = env
+        .sim
+        .commit_files(PROJECT, "side", &[("s.txt", Some(&b"s"[..]))], "side")
+        .unwrap();
+    let main = env
+        .sim
+        .commit_files(PROJECT, "main", &[("m.txt", Some(&b"m"[..]))], "main")
+        .unwrap();
+    let created = env.post_json(
+        &env.project_url("/merge_requests"),
+        serde_json::json!({ "source_branch": "side", "target_branch": "main", "title": "Side" }),
+    );
+    assert_eq!(created.status, StatusCode::CREATED);
+    let merge = env.sim.merge_merge_request(PROJECT, 1).unwrap();
+    let ids = |query: &str| -> Vec<String> {
+        env.get(&env.project_url(&format!("/repository/commits?{query}")))
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("ref_name=main&per_page=100").len(), 4);
+    assert_eq!(
+        ids("ref_name=main&first_parent=true&per_page=100"),
+        [merge.clone(), main.clone(), root.clone()]
+    );
+    assert_eq!(ids(&format!("ref_name={main}..{side}")), [side]);
+    assert_eq!(
+        ids(&format!("ref_name={root}..main&first_parent=true")),
+        [merge, main]
+    );
+    assert!(ids("ref_name=nope..main").is_empty());
+    let message = env
+        .get(&env.project_url(&format!(
+            "/repository/commits/{}",
+            ids("ref_name=main&per_page=1")[0]
+        )))
+        .json()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        message,
+        format!("Merge branch 'side' into 'main'\n\nSide\n\nSee merge request {PROJECT}!1")
+    );
+}

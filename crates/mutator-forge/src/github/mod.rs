@@ -7,6 +7,8 @@
 
 mod client;
 mod graphql;
+mod history;
+mod reviews;
 mod settings;
 
 use async_trait::async_trait;
@@ -17,15 +19,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub use client::RequestCounts;
-pub use settings::{GITHUB_API, GithubAuth, GithubSettings, clone_url};
+pub use settings::{GITHUB_API, GithubAuth, GithubSettings, clone_url, web_url};
 
 use self::client::{Client, JSON, RAW, encode_path, status_error};
 use crate::error::ForgeError;
-use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest};
+use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest};
 
 /// A repository on GitHub.
 pub struct GitHub {
     client: Client,
+    /// The repository's web page, under which its pull requests live.
+    web: String,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -62,20 +66,6 @@ struct Verification {
 }
 
 #[derive(Deserialize)]
-struct ListedCommit {
-    sha: String,
-    html_url: Option<String>,
-    commit: ListedCommitBody,
-    #[serde(default)]
-    parents: Vec<ShaOnly>,
-}
-
-#[derive(Deserialize)]
-struct ListedCommitBody {
-    message: String,
-}
-
-#[derive(Deserialize)]
 struct CommitWithFiles {
     #[serde(default)]
     files: Vec<ChangedFile>,
@@ -98,6 +88,7 @@ impl GitHub {
     pub fn new(settings: &GithubSettings) -> Result<GitHub, ForgeError> {
         Ok(GitHub {
             client: Client::new(settings)?,
+            web: web_url(&settings.api_url, &settings.owner, &settings.name),
         })
     }
 
@@ -173,6 +164,7 @@ impl Forge for GitHub {
             id: CommitId(commit.oid),
             message: request.message.to_owned(),
             parent: Some(parent.clone()),
+            merged: Vec::new(),
             url: commit.url,
             // A null signature is an unsigned commit, which GitHub shows as not verified.
             verified: Some(commit.signature.is_some_and(|s| s.is_valid)),
@@ -186,34 +178,21 @@ impl Forge for GitHub {
         value: &str,
         window: usize,
     ) -> Result<Option<CommitInfo>, ForgeError> {
-        const PAGE: usize = 100;
+        let start = encode_path(branch.as_str()).replace('/', "%2F");
         let mut seen = 0;
         let mut page = 1;
         while seen < window {
-            let suffix = format!(
-                "/commits?sha={}&per_page={PAGE}&page={page}",
-                encode_path(branch.as_str()).replace('/', "%2F")
-            );
-            let reply = self.get(&suffix, JSON).await?;
-            match reply.status {
-                StatusCode::OK => {}
-                StatusCode::NOT_FOUND | StatusCode::CONFLICT => return Ok(None),
-                _ => return Err(status_error(&reply, "listing commits")),
-            }
-            let commits: Vec<ListedCommit> = reply.json("commit list")?;
-            for c in commits.iter().take(window - seen) {
-                if has_trailer(&c.commit.message, key, value) {
-                    return Ok(Some(CommitInfo {
-                        id: CommitId(c.sha.clone()),
-                        message: c.commit.message.clone(),
-                        parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
-                        url: c.html_url.clone(),
-                        verified: None,
-                    }));
+            let Some(commits) = history::list_page(self, &start, page).await? else {
+                return Ok(None);
+            };
+            let count = commits.len();
+            for c in commits.into_iter().take(window - seen) {
+                if has_trailer(c.message(), key, value) {
+                    return Ok(Some(c.into_info()));
                 }
             }
-            seen += commits.len();
-            if commits.len() < PAGE {
+            seen += count;
+            if count < 100 {
                 break;
             }
             page += 1;
@@ -259,39 +238,22 @@ impl Forge for GitHub {
         from: &CommitId,
         limit: usize,
     ) -> Result<Vec<CommitInfo>, ForgeError> {
-        const PAGE: usize = 100;
-        let mut out = Vec::new();
-        let mut page = 1;
-        while out.len() < limit {
-            let reply = self
-                .get(
-                    &format!("/commits?sha={}&per_page={PAGE}&page={page}", from.0),
-                    JSON,
-                )
-                .await?;
-            if reply.status != StatusCode::OK {
-                return Err(status_error(&reply, "listing commits"));
-            }
-            let commits: Vec<ListedCommit> = reply.json("commit list")?;
-            let count = commits.len();
-            out.extend(
-                commits
-                    .into_iter()
-                    .take(limit - out.len())
-                    .map(|c| CommitInfo {
-                        id: CommitId(c.sha),
-                        message: c.commit.message,
-                        parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
-                        url: c.html_url,
-                        verified: None,
-                    }),
-            );
-            if count < PAGE {
-                break;
-            }
-            page += 1;
-        }
-        Ok(out)
+        history::first_parents(self, from, limit).await
+    }
+
+    async fn merged_commits(
+        &self,
+        merge: &CommitInfo,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        history::merged_commits(self, merge, limit).await
+    }
+
+    fn landed_review(&self, commit: &CommitInfo) -> Option<LandedReview> {
+        reviews::pull_number(&commit.message).map(|number| LandedReview {
+            number,
+            url: format!("{}/pull/{number}", self.web),
+        })
     }
 
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {
@@ -302,10 +264,12 @@ impl Forge for GitHub {
             return Err(status_error(&reply, &format!("reading commit {commit}")));
         }
         let c: GitCommit = reply.json("commit")?;
+        let mut parents = c.parents.into_iter().map(|p| CommitId(p.sha));
         Ok(CommitInfo {
             id: CommitId(c.sha),
             message: c.message,
-            parent: c.parents.first().map(|p| CommitId(p.sha.clone())),
+            parent: parents.next(),
+            merged: parents.collect(),
             url: c.html_url,
             verified: c.verification.map(|v| v.verified),
         })

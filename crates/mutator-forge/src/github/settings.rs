@@ -77,16 +77,22 @@ impl Endpoints {
     }
 }
 
-/// The clone URL people and Argo CD use for a repository behind `api_url`.
-pub fn clone_url(api_url: &str, owner: &str, name: &str) -> String {
+/// The web page of a repository behind `api_url` (github.com, an Enterprise Server, or a
+/// simulator that serves both under one base).
+pub fn web_url(api_url: &str, owner: &str, name: &str) -> String {
     let trimmed = api_url.trim_end_matches('/');
     if trimmed == GITHUB_API {
-        format!("https://github.com/{owner}/{name}.git")
+        format!("https://github.com/{owner}/{name}")
     } else if let Some(host) = trimmed.strip_suffix("/api/v3") {
-        format!("{host}/{owner}/{name}.git")
+        format!("{host}/{owner}/{name}")
     } else {
-        format!("{trimmed}/{owner}/{name}.git")
+        format!("{trimmed}/{owner}/{name}")
     }
+}
+
+/// The clone URL people and Argo CD use for a repository behind `api_url`.
+pub fn clone_url(api_url: &str, owner: &str, name: &str) -> String {
+    format!("{}.git", web_url(api_url, owner, name))
 }
 
 #[cfg(test)]
@@ -104,6 +110,18 @@ mod tests {
         assert_eq!(e.base, "https://ghe.example.com/api");
         assert_eq!(e.rest_prefix, "/v3");
         assert_eq!(e.graphql_path, "/graphql");
+    }
+
+    #[test]
+    fn web_urls() {
+        assert_eq!(
+            web_url(GITHUB_API, "acme", "gitops"),
+            "https://github.com/acme/gitops"
+        );
+        assert_eq!(
+            web_url("https://ghe.example.com/api/v3/", "acme", "gitops"),
+            "https://ghe.example.com/acme/gitops"
+        );
     }
 
     #[test]

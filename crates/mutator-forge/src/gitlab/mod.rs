@@ -8,6 +8,7 @@
 //! commit was not learnt while reading it).
 
 mod client;
+mod reviews;
 mod settings;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ pub use settings::{GITLAB_API, GitlabAuth, GitlabSettings, clone_url};
 
 use self::client::{Client, encode_segment, status_error};
 use crate::error::ForgeError;
-use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, ReviewRequest};
+use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest};
 
 /// Files whose last commit is remembered between a read and the commit that follows it.
 const LAST_COMMIT_CACHE: usize = 4096;
@@ -35,6 +36,10 @@ pub struct GitLab {
     client: Client,
     /// (commit, path) → the file's last commit at that commit, or `None` when absent there.
     last_commits: Mutex<HashMap<(String, String), Option<String>>>,
+    /// The web root (`https://gitlab.com`), under which merge requests have their pages.
+    web_root: String,
+    /// The project as configured: a path, or a numeric id.
+    project: String,
 }
 
 impl std::fmt::Debug for GitLab {
@@ -87,6 +92,8 @@ impl GitLab {
         Ok(GitLab {
             client: Client::new(settings)?,
             last_commits: Mutex::new(HashMap::new()),
+            web_root: settings::web_root(&settings.api_url).to_owned(),
+            project: settings.project.clone(),
         })
     }
 
@@ -150,10 +157,12 @@ impl GitLab {
 }
 
 fn info(c: CommitJson) -> CommitInfo {
+    let mut parents = c.parent_ids.into_iter().map(CommitId);
     CommitInfo {
         id: CommitId(c.id),
         message: c.message,
-        parent: c.parent_ids.into_iter().next().map(CommitId),
+        parent: parents.next(),
+        merged: parents.collect(),
         url: c.web_url,
         verified: None,
     }
@@ -387,6 +396,56 @@ impl Forge for GitLab {
             page += 1;
         }
         Ok(out)
+    }
+
+    async fn merged_commits(
+        &self,
+        merge: &CommitInfo,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        let Some(first) = &merge.parent else {
+            return Ok(Vec::new());
+        };
+        let mut out: Vec<CommitInfo> = Vec::new();
+        for other in &merge.merged {
+            if out.len() >= limit {
+                break;
+            }
+            // A revision range: what `other` reaches and `first` does not, newest first.
+            let reply = self
+                .get(&format!(
+                    "/repository/commits?ref_name={}..{}&per_page={}",
+                    first.0,
+                    other.0,
+                    (limit - out.len()).min(100)
+                ))
+                .await?;
+            if reply.status != StatusCode::OK {
+                return Err(status_error(&reply, "listing merged commits"));
+            }
+            let commits: Vec<CommitJson> = reply.json("commit list")?;
+            for c in commits {
+                // Two merged parents may share commits; each is listed once.
+                if out.len() < limit && out.iter().all(|o| o.id.0 != c.id) {
+                    out.push(info(c));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn landed_review(&self, commit: &CommitInfo) -> Option<LandedReview> {
+        let (path, number) = reviews::merge_request(&commit.message)?;
+        // A short reference (`!IID`) is this project's; a numeric project id has no web path.
+        let path = match path {
+            "" if self.project.bytes().all(|b| b.is_ascii_digit()) => return None,
+            "" => self.project.as_str(),
+            path => path,
+        };
+        Some(LandedReview {
+            number,
+            url: format!("{}/{path}/-/merge_requests/{number}", self.web_root),
+        })
     }
 
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError> {

@@ -59,11 +59,15 @@ pub(crate) fn host_of(api_url: &str) -> Result<(bool, String), String> {
     Ok((secure, host.to_owned()))
 }
 
+/// The web root of the GitLab behind `api_url` (`https://gitlab.com` for its API).
+pub(crate) fn web_root(api_url: &str) -> &str {
+    let trimmed = api_url.trim_end_matches('/');
+    trimmed.strip_suffix("/api/v4").unwrap_or(trimmed)
+}
+
 /// The project's web address, for Argo CD's `repoURL` (`…/group/name.git`).
 pub fn clone_url(api_url: &str, project: &str) -> String {
-    let trimmed = api_url.trim_end_matches('/');
-    let web = trimmed.strip_suffix("/api/v4").unwrap_or(trimmed);
-    format!("{web}/{project}.git")
+    format!("{}/{project}.git", web_root(api_url))
 }
 
 #[cfg(test)]

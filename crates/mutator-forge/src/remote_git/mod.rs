@@ -44,6 +44,7 @@ pub use settings::{RemoteAuth, RemoteGitSettings};
 
 use crate::error::ForgeError;
 use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge};
+use crate::git_objects;
 use settings::{RemoteUrl, Scheme, check_supported};
 
 /// A remote git repository, written through a local bare mirror.
@@ -288,16 +289,24 @@ impl Forge for RemoteGit {
         let id = oid(from)?;
         self.run(move |shared, repo, deadline| {
             mirror::ensure_commit(repo, shared, id, deadline)?;
-            let mut out = Vec::new();
-            let mut next = Some(repo.find_commit(id).map_err(|e| shared.local(e))?);
-            while let Some(commit) = next {
-                if out.len() >= limit {
-                    break;
-                }
-                next = commit.parents().next();
-                out.push(mirror::info(&commit));
-            }
-            Ok(out)
+            git_objects::first_parents(repo, id, limit).map_err(|e| shared.local(e))
+        })
+        .await
+    }
+
+    async fn merged_commits(
+        &self,
+        merge: &CommitInfo,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>, ForgeError> {
+        if merge.merged.is_empty() {
+            return Ok(Vec::new());
+        }
+        let id = oid(&merge.id)?;
+        self.run(move |shared, repo, deadline| {
+            // A fetch of the branch brings every parent of its commits, merged ones included.
+            mirror::ensure_commit(repo, shared, id, deadline)?;
+            git_objects::merged_commits(repo, id, limit).map_err(|e| shared.local(e))
         })
         .await
     }

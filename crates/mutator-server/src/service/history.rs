@@ -1,17 +1,24 @@
 //! The history of one application environment, read from the trailers of the branch: no
 //! database, and no tree is read, only commit messages.
+//!
+//! The walk follows the branch's first parents. A change that arrived through a pull/merge
+//! request was committed on its review branch, so its trailers sit on the commits a merge
+//! brought in: at a merge commit those are read too, and listed where the merge landed them,
+//! with the review the forge reads from the merge (or squash) commit's message.
 
 use mutator_core::BranchName;
 use mutator_core::message::{KIND, MUTATION_ID, REQUESTED_BY, TAG, TARGET, trailer_values};
 use mutator_forge::CommitInfo;
 
 use super::{Repository, ServiceError};
-use crate::api::HistoryEntry;
+use crate::api::{HistoryEntry, HistoryReview};
 
-/// How many commits one look at the history reads at most.
+/// How many commits one look at the history reads at most, merged ones included.
 const WINDOW: usize = 10_000;
 /// How many commits are fetched at a time.
 const CHUNK: usize = 200;
+/// How many commits one merge may bring into the walk (a review branch holds a few).
+const MERGED: usize = 100;
 
 /// The changes to `target` (`app/env`), newest first, at most `limit`.
 pub async fn history(
@@ -35,7 +42,21 @@ pub async fn history(
             .await?;
         read += commits.len();
         for commit in &commits {
-            entries.extend(entries_of(commit, target));
+            let review = forge.landed_review(commit).map(|r| HistoryReview {
+                number: r.number,
+                url: r.url,
+                landed_by: commit.id.0.clone(),
+            });
+            entries.extend(entries_of(commit, target, review.as_ref()));
+            if !commit.merged.is_empty() && read < WINDOW {
+                let merged = forge
+                    .merged_commits(commit, MERGED.min(WINDOW - read))
+                    .await?;
+                read += merged.len();
+                for brought in &merged {
+                    entries.extend(entries_of(brought, target, review.as_ref()));
+                }
+            }
             if entries.len() >= limit {
                 break;
             }
@@ -49,8 +70,13 @@ pub async fn history(
     Ok(entries)
 }
 
-/// The entries one commit holds for `target` (a group commit may hold several).
-fn entries_of(commit: &CommitInfo, target: &str) -> Vec<HistoryEntry> {
+/// The entries one commit holds for `target` (a group commit may hold several), landed on the
+/// branch through `review` if any.
+fn entries_of(
+    commit: &CommitInfo,
+    target: &str,
+    review: Option<&HistoryReview>,
+) -> Vec<HistoryEntry> {
     let targets = trailer_values(&commit.message, TARGET);
     let ids = trailer_values(&commit.message, MUTATION_ID);
     let by = trailer_values(&commit.message, REQUESTED_BY);
@@ -74,6 +100,7 @@ fn entries_of(commit: &CommitInfo, target: &str) -> Vec<HistoryEntry> {
                 kind: kinds.get(i).map(|s| (*s).to_owned()).unwrap_or_default(),
                 tag_before: tag(before),
                 tag_after: tag(after),
+                review: review.cloned(),
             }
         })
         .collect()
