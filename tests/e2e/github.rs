@@ -58,6 +58,23 @@ fn repo(sim: &RunningSim) -> git2::Repository {
     git2::Repository::open_bare(sim.repo_path("acme", "gitops").unwrap()).unwrap()
 }
 
+/// Someone else pushes to `main` now: reads the branch through the simulator's API, which
+/// fires the foreign push armed on it (the service itself writes on the head it knows from its
+/// own last commit without reading, so the push has to happen on its own).
+fn push_now(sim: &RunningSim) {
+    let status = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/repos/acme/gitops/git/ref/heads/main",
+            sim.base_url()
+        ))
+        .bearer_auth(GH_TOKEN)
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(sim.foreign_pushes_pending(), 0, "the armed push fired");
+}
+
 fn head(sim: &RunningSim) -> String {
     repo(sim)
         .refname_to_id("refs/heads/main")
@@ -166,17 +183,17 @@ fn scaffold_and_image_update_land_as_one_commit_each() {
         (1, 1),
         "{stats:?}"
     );
-    // Reads: the head and the pins, nothing else: the values file is what the lane's own
-    // scaffold commit wrote, which it remembers.
-    assert_eq!(stats.total_requests, 3, "{stats:?}");
+    // The pins file and the mutation, nothing else: the values file is what the lane's own
+    // scaffold commit wrote, and the head is that commit, both of which it remembers.
+    assert_eq!(stats.total_requests, 2, "{stats:?}");
     s.sim.reset_stats();
     let body = expect_json(s.server.post("/v1/image-updates", &update("1.4.3")), 201);
     let sha3 = body["commit"]["sha"].as_str().unwrap().to_owned();
     let stats = s.sim.stats();
     assert_eq!(
         (stats.total_requests, stats.content_creating),
-        (2, 1),
-        "the next update reads only the head: {stats:?}"
+        (1, 1),
+        "the next update is the mutation alone: {stats:?}"
     );
 
     // The same tag again: a noop that creates no content.
@@ -202,6 +219,7 @@ fn a_foreign_push_between_read_and_write_is_kept() {
         )
         .unwrap();
     s.sim.reset_stats();
+    push_now(&s.sim);
     let body = expect_json(s.server.post("/v1/image-updates", &update("2.0.0")), 201);
     let sha = body["commit"]["sha"].as_str().unwrap();
     assert_eq!(
@@ -232,6 +250,7 @@ fn a_hand_edit_of_the_values_file_in_between_is_kept() {
         .arm_foreign_push("acme", "gitops", "main", VALUES, edited.clone())
         .unwrap();
     s.sim.reset_stats();
+    push_now(&s.sim);
     let body = expect_json(s.server.post("/v1/image-updates", &update("2.0.1")), 201);
     let after = file(&s.sim, body["commit"]["sha"].as_str().unwrap(), VALUES).unwrap();
     assert_eq!(after, edited.replace("2.0.0", "2.0.1"));
@@ -422,8 +441,9 @@ fn the_service_token_is_not_sent_to_github() {
 fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     let s = with_token();
     scaffold_application(&s.server);
-    // The counter is deterministic: a noop makes 3 requests (head, pins, commit; the values
-    // file is remembered from the scaffold), so the 4th (the next head read) fails.
+    // The counter is deterministic: a noop makes 3 requests (pins, then the head, read to
+    // confirm the remembered one, and its commit; the values file is remembered from the
+    // scaffold), so the 4th (the next update's head read) fails and is read again.
     s.sim
         .set_fault(4, 503, forge_sim::FaultTiming::BeforeHandler)
         .unwrap();
@@ -441,11 +461,13 @@ fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     // The write lands but the answer is a 502 (like a GraphQL timeout): the trailer shows it
     // landed, so it is reported once and not committed again.
     let before = head(&s.sim);
-    // Head, then the mutation: everything else is remembered.
+    // A noop (the head read to confirm the remembered one, and its commit), then the update:
+    // the head again and the mutation, the 4th request, which lands but is answered 502.
     s.sim
-        .set_fault(2, 502, forge_sim::FaultTiming::AfterHandler)
+        .set_fault(4, 502, forge_sim::FaultTiming::AfterHandler)
         .unwrap();
     s.sim.reset_stats();
+    expect_json(s.server.post("/v1/image-updates", &update("5.0.0")), 200);
     let body = expect_json(s.server.post("/v1/image-updates", &update("5.0.1")), 201);
     let stats = s.sim.stats();
     assert_eq!(

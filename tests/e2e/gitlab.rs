@@ -161,10 +161,10 @@ fn rate_limits_and_faults_are_retried() {
     );
     assert_eq!(s.sim.stats().rate_limited, 1);
 
-    // Deterministic counter: a noop makes 4 requests (branch, pins, values, commit), so the 5th
-    // (the next branch read) fails.
+    // Deterministic counter: a noop makes 2 requests (branch, commit; the pins and values
+    // files are remembered from the update before), so the 3rd (the next branch read) fails.
     s.sim
-        .set_fault(5, 503, forge_sim::FaultTiming::BeforeHandler)
+        .set_fault(3, 503, forge_sim::FaultTiming::BeforeHandler)
         .unwrap();
     expect_json(s.server.post("/v1/image-updates", &update("3.0.0")), 200);
     expect_json(s.server.post("/v1/image-updates", &update("3.0.1")), 201);
@@ -172,4 +172,15 @@ fn rate_limits_and_faults_are_retried() {
     s.sim.clear_faults();
     let values: Value = yaml_serde::from_str(&file(&s, "main", VALUES).unwrap()).unwrap();
     assert_eq!(values["image"]["tag"], "3.0.1");
+
+    // After its own commit the service knows the files and their last commits: the next
+    // update is the branch read and the commit, no file read or HEAD lookup.
+    s.sim.reset_stats();
+    expect_json(s.server.post("/v1/image-updates", &update("3.0.2")), 201);
+    let stats = s.sim.stats();
+    assert_eq!(
+        (stats.total_requests, stats.commits_created),
+        (2, 1),
+        "{stats:?}"
+    );
 }

@@ -222,6 +222,27 @@ fn a_hand_edit_of_the_values_file_in_between_is_kept() {
 }
 
 #[test]
+fn a_noop_is_never_answered_from_a_stale_head() {
+    // The lane writes on the head of its own last commit without reading; an answer that no
+    // compare-and-swap confirms (here a noop) must be checked against the real head.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let repo = server.repo_path();
+    scaffold_application(&server);
+    let first = expect_json(server.post("/v1/image-updates", &update("1.4.3")), 201);
+    let before = git::file(&repo, first["commit"]["sha"].as_str().unwrap(), VALUES).unwrap();
+    git::foreign_commit(
+        &repo,
+        &dir.path().join("work"),
+        VALUES,
+        &before.replace("1.4.3", "9.9.9"),
+    );
+    let body = expect_json(server.post("/v1/image-updates", &update("1.4.3")), 201);
+    assert_eq!(body["status"], "committed");
+    assert_eq!(body["previous"]["tag"], "9.9.9");
+}
+
+#[test]
 fn custom_layout_from_the_configuration_file() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("gitops.git");

@@ -354,6 +354,22 @@ impl Sim {
         Ok(())
     }
 
+    /// Someone else pushes to `branch` now, not waiting for a read: a commit by the foreign
+    /// author that writes `content` to `path`. Counted like the armed ones.
+    pub fn push_foreign_now(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+        path: &str,
+        content: impl Into<Vec<u8>>,
+    ) -> Result<(), SimError> {
+        self.arm_foreign_push(owner, repo, branch, path, content)?;
+        let entry = self.entry(owner, repo)?;
+        self.state.fire_foreign_push(&entry, branch);
+        Ok(())
+    }
+
     /// Foreign pushes armed but not yet fired.
     pub fn foreign_pushes_pending(&self) -> usize {
         self.state.faults().foreign_pending()

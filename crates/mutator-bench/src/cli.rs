@@ -107,7 +107,8 @@ pub struct Options {
     /// Faults: latency added to every forge request, in milliseconds.
     #[arg(long, global = true, default_value_t = 20)]
     pub latency_ms: u64,
-    /// Faults: arm a foreign push to the branch this often (when none is pending), in ms.
+    /// Faults: push a foreign commit to the branch this often, in ms (on a timer, whatever the
+    /// service is doing).
     #[arg(long, global = true, default_value_t = 250)]
     pub foreign_push_every_ms: u64,
     /// Faults (GitHub): content-creating requests admitted per sliding minute.

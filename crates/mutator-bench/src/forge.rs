@@ -219,7 +219,7 @@ impl Target {
         }
         on.insert(0, format!("+{} ms per forge request", opts.latency_ms));
         on.push(format!(
-            "a foreign push armed every {} ms",
+            "a foreign push every {} ms",
             opts.foreign_push_every_ms
         ));
         Ok(on.join(", "))
@@ -233,17 +233,14 @@ impl Target {
         }
     }
 
-    /// Starts a thread that keeps one foreign push armed on the branch (re-arming `every`
-    /// after the last one fired) until the returned handle is stopped.
+    /// Starts a thread that pushes a foreign commit to the branch every `every`, on its own
+    /// clock (not tied to the service's reads), until the returned handle is stopped.
     pub fn foreign_pusher(&self, every: Duration) -> Option<ForeignPusher> {
         let arm: Box<dyn Fn(u64) -> bool + Send> = match self {
             Target::Github(sim) => {
                 let sim = sim.sim();
                 Box::new(move |n| {
-                    if sim.foreign_pushes_pending() > 0 {
-                        return false;
-                    }
-                    sim.arm_foreign_push(
+                    sim.push_foreign_now(
                         OWNER,
                         NAME,
                         BRANCH,
@@ -256,10 +253,7 @@ impl Target {
             Target::Gitlab(sim) => {
                 let sim = sim.control();
                 Box::new(move |n| {
-                    if sim.foreign_pushes_pending() > 0 {
-                        return false;
-                    }
-                    sim.arm_foreign_push(
+                    sim.push_foreign_now(
                         PROJECT,
                         BRANCH,
                         &format!("{FOREIGN_DIR}/{n}.md"),

@@ -72,6 +72,13 @@ pub struct CommitRequest<'a> {
 /// and compare-and-swap on the branch head; that is the only coordination between replicas.
 #[async_trait]
 pub trait Forge: Send + Sync {
+    /// Whether [`Forge::commit`] lands only on exactly its `parent`, so that everything the
+    /// caller read at the parent is confirmed by the commit. GitLab's Commits API builds on
+    /// whatever the head is and locks only the files it changes, so there it is `false`.
+    fn commits_on_exact_parent(&self) -> bool {
+        true
+    }
+
     /// The head of `branch`, or `None` when the branch does not exist.
     async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError>;
 

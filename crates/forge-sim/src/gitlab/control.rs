@@ -223,6 +223,21 @@ impl GitlabControl {
         Ok(())
     }
 
+    /// Someone else pushes to `branch` now, not waiting for a read: a commit by the foreign
+    /// author that writes `content` to `path`. Counted like the armed ones.
+    pub fn push_foreign_now(
+        &self,
+        project: &str,
+        branch: &str,
+        path: &str,
+        content: impl Into<Vec<u8>>,
+    ) -> Result<(), SimError> {
+        self.arm_foreign_push(project, branch, path, content)?;
+        let project = self.project(project)?;
+        super::foreign::fire_now(&self.state, &project, branch);
+        Ok(())
+    }
+
     /// Foreign pushes armed but not yet fired.
     pub fn foreign_pushes_pending(&self) -> usize {
         self.state.faults().foreign_pending()

@@ -33,22 +33,28 @@ pub(crate) fn fire_for_read(
         let by_sha = git_store::is_full_sha(read_ref)
             && matches!(git_store::branch_head(repo, &branch), Ok(Some(h)) if h == served);
         if by_name || by_sha {
-            let push = state.faults().take_foreign(&project.key(), &branch);
-            if let Some(push) = push {
-                match apply(project, &push) {
-                    Ok(Some(oid)) => {
-                        tracing::info!(project = %project.path, %branch, %oid, "forge-sim gitlab: foreign push");
-                        state.stats().foreign_pushes += 1;
-                    }
-                    Ok(None) => {
-                        tracing::warn!(project = %project.path, %branch, "forge-sim gitlab: foreign push found no branch");
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "forge-sim gitlab: foreign push failed");
-                    }
-                }
-            }
+            fire_now(state, project, &branch);
             return;
+        }
+    }
+}
+
+/// Fires the push armed for `branch` of `project`, if there is one.
+pub(crate) fn fire_now(state: &GitlabState, project: &Project, branch: &str) {
+    let push = state.faults().take_foreign(&project.key(), branch);
+    let Some(push) = push else {
+        return;
+    };
+    match apply(project, &push) {
+        Ok(Some(oid)) => {
+            tracing::info!(project = %project.path, %branch, %oid, "forge-sim gitlab: foreign push");
+            state.stats().foreign_pushes += 1;
+        }
+        Ok(None) => {
+            tracing::warn!(project = %project.path, %branch, "forge-sim gitlab: foreign push found no branch");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "forge-sim gitlab: foreign push failed");
         }
     }
 }

@@ -16,9 +16,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use base64::Engine;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use http::{Method, StatusCode};
 use mutator_core::message::has_trailer;
-use mutator_core::{BranchName, FileAction, FileOp, RepoPath};
+use mutator_core::{BranchName, ChangeSet, FileAction, FileOp, RepoPath};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -30,6 +31,10 @@ use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, LandedReview, Rev
 
 /// Files whose last commit is remembered between a read and the commit that follows it.
 const LAST_COMMIT_CACHE: usize = 4096;
+/// How often one last-commit lookup is tried when GitLab fails transiently.
+const LOOKUP_ATTEMPTS: u32 = 3;
+/// Last-commit lookups in flight at once for one commit.
+const LOOKUP_CONCURRENCY: usize = 8;
 
 /// A project on GitLab.
 pub struct GitLab {
@@ -114,6 +119,70 @@ impl GitLab {
             .cloned()
     }
 
+    /// After our own commit `commit` on top of exactly `parent`: every file's last commit is
+    /// what it was at `parent`, except the changed files, whose last commit is `commit`. Saves
+    /// the `HEAD` requests of the next commit on this branch.
+    fn carry_forward(&self, parent: &CommitId, commit: &CommitId, changes: &ChangeSet) {
+        let Ok(mut cache) = self.last_commits.lock() else {
+            return;
+        };
+        let carried: Vec<(String, Option<String>)> = cache
+            .iter()
+            .filter(|((at, _), _)| *at == parent.0)
+            .map(|((_, path), last)| (path.clone(), last.clone()))
+            .collect();
+        if cache.len() + carried.len() + changes.files().len() > LAST_COMMIT_CACHE {
+            cache.clear();
+        }
+        for (path, last) in carried {
+            cache.insert((commit.0.clone(), path), last);
+        }
+        for file in changes.files() {
+            let last = match file.op {
+                FileOp::Put(_) => Some(commit.0.clone()),
+                FileOp::Delete => None,
+            };
+            cache.insert((commit.0.clone(), file.path.to_string()), last);
+        }
+    }
+
+    /// [`Self::last_commit`], tried again when GitLab fails transiently: it is a read.
+    async fn last_commit_with_retry(
+        &self,
+        at: &CommitId,
+        path: &RepoPath,
+    ) -> Result<Option<String>, ForgeError> {
+        let mut attempt = 1;
+        loop {
+            match self.last_commit(at, path).await {
+                Err(ForgeError::Transient(reason)) if attempt < LOOKUP_ATTEMPTS => {
+                    tracing::debug!(%path, attempt, %reason, "retrying a last-commit lookup");
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The last commit of every file of `changes` at `at`, in order.
+    async fn last_commits_of(
+        &self,
+        at: &CommitId,
+        changes: &ChangeSet,
+    ) -> Result<Vec<Option<String>>, ForgeError> {
+        let lookups: Vec<_> = changes
+            .files()
+            .iter()
+            .map(|file| Box::pin(self.last_commit_with_retry(at, &file.path)))
+            .collect();
+        stream::iter(lookups)
+            .buffered(LOOKUP_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
     /// The last commit of `path` at `at`, from the cache or a `HEAD` request.
     async fn last_commit(
         &self,
@@ -142,9 +211,13 @@ impl GitLab {
                     .ok_or_else(|| {
                         ForgeError::Transient(format!("GitLab sent no last commit for {path}"))
                     })?;
+                self.remember(at, path, Some(last.clone()));
                 Ok(Some(last))
             }
-            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::NOT_FOUND => {
+                self.remember(at, path, None);
+                Ok(None)
+            }
             _ => Err(status_error(&reply, &format!("reading {path}"))),
         }
     }
@@ -186,6 +259,10 @@ fn is_conflict(message: &str) -> bool {
 
 #[async_trait]
 impl Forge for GitLab {
+    fn commits_on_exact_parent(&self) -> bool {
+        false
+    }
+
     async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError> {
         let reply = self
             .get(&format!(
@@ -242,9 +319,11 @@ impl Forge for GitLab {
                 "GitLab commits need a parent: create the branch first".to_owned(),
             ));
         };
+        // The lookups the cache cannot answer run a few at a time: on a slow forge, one after
+        // the other they would outlast the head they were made for.
+        let lasts = self.last_commits_of(parent, request.changes).await?;
         let mut actions = Vec::new();
-        for file in request.changes.files() {
-            let last = self.last_commit(parent, &file.path).await?;
+        for (file, last) in request.changes.files().iter().zip(lasts) {
             let action = match (&file.op, &last) {
                 (FileOp::Put(bytes), None) => json!({
                     "action": "create", "file_path": file.path.as_str(), "encoding": "base64",
@@ -284,6 +363,8 @@ impl Forge for GitLab {
                 if commit.parent_ids.first() != Some(&parent.0) {
                     // Someone committed in between; the per-file checks kept their work.
                     tracing::info!(commit = %commit.id, expected_parent = %parent, "gitlab built on a newer head");
+                } else {
+                    self.carry_forward(parent, &CommitId(commit.id.clone()), request.changes);
                 }
                 let mut out = info(commit);
                 out.message = request.message.to_owned();

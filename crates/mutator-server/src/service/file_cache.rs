@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use mutator_core::RepoPath;
 use mutator_forge::{CommitId, Forge};
 
+use super::snapshot::retry_read;
+
 /// Files remembered at most; past that the cache starts again (a lane touches the few files of
 /// its applications, so this is never reached in normal use).
 const MAX_FILES: usize = 4096;
@@ -80,16 +82,19 @@ async fn changed_since(
     from: &CommitId,
     to: &CommitId,
 ) -> Option<HashSet<RepoPath>> {
-    let commits = forge
-        .recent_commits(to, MAX_FOREIGN_COMMITS + 1)
-        .await
-        .ok()?;
+    let commits = retry_read("recent commits", || {
+        forge.recent_commits(to, MAX_FOREIGN_COMMITS + 1)
+    })
+    .await
+    .ok()?;
     let mut paths = HashSet::new();
     for commit in commits {
         if commit.id == *from {
             return Some(paths);
         }
-        let files = forge.changed_files(&commit.id).await.ok()?;
+        let files = retry_read("changed files", || forge.changed_files(&commit.id))
+            .await
+            .ok()?;
         if files.len() >= MAX_FILES_PER_COMMIT {
             return None;
         }

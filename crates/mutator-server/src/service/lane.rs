@@ -12,18 +12,20 @@ use mutator_core::message::{
     CommitMessage, KIND, MUTATION_ID, ORDER, REQUEST_DIGEST, REQUESTED_BY, TAG, TARGET,
 };
 use mutator_core::{BranchName, RepoName};
-use mutator_forge::{CommitInfo, CommitRequest, ForgeError, Signature};
+use mutator_forge::{CommitId, CommitInfo, CommitRequest, ForgeError, Signature};
 use tokio::sync::{mpsc, oneshot};
 
 use super::file_cache::FileCache;
 use super::intent::{Intent, Plan};
 use super::orders::OrderBook;
-use super::snapshot::Snapshot;
+use super::snapshot::{Snapshot, retry_read};
 use super::{Outcome, Repository, ServiceError, backoff, view};
 use crate::api::{MutationResponse, MutationStatus};
 
 /// How many times a batch is re-planned when the branch moves under it.
 const MAX_ATTEMPTS: u32 = 8;
+/// How often one commit is sent on the same head when it fails transiently and did not land.
+const COMMIT_ATTEMPTS: u32 = 3;
 /// How far back a commit that failed transiently is looked for (it may have landed).
 const LANDED_WINDOW: usize = 20;
 /// How long a rate limit that names no time is waited out (GitHub's advice: a minute).
@@ -123,6 +125,7 @@ async fn run(
     let max = repo.settings.batch_size.max(1);
     let mut book = OrderBook::default();
     let mut cache = FileCache::default();
+    let mut known_head = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < max {
@@ -134,6 +137,7 @@ async fn run(
         let mut lane = LaneState {
             book: &mut book,
             cache: &mut cache,
+            known_head: &mut known_head,
         };
         run_batch(&repo, &branch, &author, skip_ci, &mut lane, batch).await;
     }
@@ -143,6 +147,10 @@ async fn run(
 struct LaneState<'a> {
     book: &'a mut OrderBook,
     cache: &'a mut FileCache,
+    /// The branch head as of this lane's own last commit. The next batch writes on it without
+    /// reading the branch first; the compare-and-swap catches anyone who moved it since, and
+    /// only then is the head read. One request per batch while the lane is the only writer.
+    known_head: &'a mut Option<CommitId>,
 }
 
 /// Commits one batch, retrying what is safe to retry, and answers every job in it.
@@ -232,12 +240,18 @@ async fn attempt_batch(
 ) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
     let book = &mut *lane.book;
     let forge = repo.forge.as_ref();
-    let head = forge.head(branch).await?.ok_or_else(|| {
-        BatchError::Final(ServiceError::UnknownBranch {
-            repository: repo.settings.name.to_string(),
-            branch: branch.to_string(),
-        })
-    })?;
+    let speculative = lane.known_head.is_some();
+    let head = match lane.known_head.take() {
+        Some(head) => head,
+        None => retry_read("branch head", || forge.head(branch))
+            .await?
+            .ok_or_else(|| {
+                BatchError::Final(ServiceError::UnknownBranch {
+                    repository: repo.settings.name.to_string(),
+                    branch: branch.to_string(),
+                })
+            })?,
+    };
     if jobs.iter().any(|j| j.intent.order().is_some()) {
         book.catch_up(forge, &head).await?;
     }
@@ -271,6 +285,18 @@ async fn attempt_batch(
         }
     }
     let changes = snapshot.changes();
+    // Answers that no compare-and-swap will confirm (a noop, a refused request) must not rest
+    // on a head that was only assumed: check it, and plan again on the real one if it moved.
+    if speculative && (changes.is_empty() || plans.iter().any(Result::is_err)) {
+        let actual = retry_read("branch head", || forge.head(branch)).await?;
+        if actual.as_ref() != Some(&head) {
+            return Err(BatchError::Retry(ForgeError::Conflict {
+                branch: branch.to_string(),
+                expected: head.to_string(),
+                actual: actual.map_or_else(|| "(none)".to_owned(), |a| a.to_string()),
+            }));
+        }
+    }
     let commit: CommitInfo = if changes.is_empty() {
         forge.commit_info(&head).await?
     } else {
@@ -282,32 +308,28 @@ async fn attempt_batch(
             message: &message,
             author,
         };
-        match forge.commit(request).await {
-            Ok(info) => info,
-            // A write that failed on the way back (a 5xx, a timeout) may still have landed.
-            Err(ForgeError::Transient(reason)) => {
-                let first = changing(jobs, &plans)
-                    .next()
-                    .map(|j| j.mutation_id.clone())
-                    .unwrap_or_default();
-                match forge
-                    .find_by_trailer(branch, MUTATION_ID, &first, LANDED_WINDOW)
-                    .await
-                {
-                    Ok(Some(found)) => found,
-                    _ => return Err(BatchError::Retry(ForgeError::Transient(reason))),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
+        commit_once(forge, branch, request, jobs, &plans).await?
     };
     let committed = !changes.is_empty();
     if committed {
         book.record(&head, &commit.id, &applied);
     }
-    // The commit is the head plus exactly these changes (compare-and-swap on `head`), so the
-    // snapshot's files are its content; a batch that changed nothing leaves the head as is.
-    lane.cache.remember(&commit.id, snapshot.into_files());
+    // A commit on exactly `head` holds the head plus these changes, so the snapshot's files
+    // are its content; a batch that changed nothing leaves the head as is. GitLab may build
+    // on a newer head (its locks are per file): then only the head's content is known, and
+    // the next batch walks from there.
+    if !committed {
+        lane.cache.remember(&head, snapshot.into_files(false));
+    } else if commit.parent.as_ref() == Some(&head) {
+        lane.cache.remember(&commit.id, snapshot.into_files(true));
+    } else {
+        lane.cache.remember(&head, snapshot.into_files(false));
+    }
+    // Only where a commit confirms every read at its parent: on GitLab a write on an assumed
+    // head would rest on reads (the pins) that nothing checks.
+    if committed && commit.parent.as_ref() == Some(&head) && forge.commits_on_exact_parent() {
+        *lane.known_head = Some(commit.id.clone());
+    }
     tracing::info!(commit = %commit.id, %branch, jobs = jobs.len(), committed, "batch done");
     Ok(jobs
         .iter()
@@ -334,6 +356,43 @@ async fn attempt_batch(
             })
         })
         .collect())
+}
+
+/// Makes the batch's commit. A write that failed transiently may still have landed: its
+/// trailer says so. One that did not land is sent again on the same head (the plan still
+/// holds) a few times before the whole batch is re-planned.
+async fn commit_once(
+    forge: &dyn mutator_forge::Forge,
+    branch: &BranchName,
+    request: CommitRequest<'_>,
+    jobs: &[Job],
+    plans: &[Result<Plan, ServiceError>],
+) -> Result<CommitInfo, BatchError> {
+    let first = changing(jobs, plans)
+        .next()
+        .map(|j| j.mutation_id.clone())
+        .unwrap_or_default();
+    let mut attempt = 1;
+    loop {
+        let reason = match forge.commit(request.clone()).await {
+            Ok(info) => return Ok(info),
+            Err(ForgeError::Transient(reason)) => reason,
+            Err(e) => return Err(e.into()),
+        };
+        let landed = retry_read("landed commit", || {
+            forge.find_by_trailer(branch, MUTATION_ID, &first, LANDED_WINDOW)
+        })
+        .await;
+        match landed {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) if attempt < COMMIT_ATTEMPTS => {
+                tracing::debug!(%branch, attempt, %reason, "sending the commit again");
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            _ => return Err(BatchError::Retry(ForgeError::Transient(reason))),
+        }
+    }
 }
 
 fn changing<'a>(

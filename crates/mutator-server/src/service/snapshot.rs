@@ -11,16 +11,17 @@ use mutator_forge::{CommitId, Forge, ForgeError};
 /// retrying one read is far cheaper than re-planning a whole batch.
 const READ_ATTEMPTS: u32 = 3;
 
-async fn read_with_retry(
-    forge: &dyn Forge,
-    head: &CommitId,
-    path: &RepoPath,
-) -> Result<Option<Vec<u8>>, ForgeError> {
+/// Runs the read `read` again (after 10, then 20 ms) while it fails transiently.
+pub async fn retry_read<T, F, Fut>(what: &str, mut read: F) -> Result<T, ForgeError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ForgeError>>,
+{
     let mut attempt = 1;
     loop {
-        match forge.read_file(head, path).await {
+        match read().await {
             Err(ForgeError::Transient(reason)) if attempt < READ_ATTEMPTS => {
-                tracing::debug!(%path, attempt, %reason, "retrying a read");
+                tracing::debug!(what, attempt, %reason, "retrying a read");
                 tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
                 attempt += 1;
             }
@@ -58,10 +59,13 @@ impl<'a> Snapshot<'a> {
     }
 
     /// Every file the snapshot knows, as the planned requests left them: the content of the
-    /// commit that carries [`Snapshot::changes`] on top of the head.
-    pub fn into_files(self) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
+    /// commit that carries [`Snapshot::changes`] on top of the head. With `applied` false,
+    /// the files as the head holds them.
+    pub fn into_files(self, applied: bool) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
         let mut files = self.base;
-        files.extend(self.overlay);
+        if applied {
+            files.extend(self.overlay);
+        }
         files
     }
 
@@ -73,7 +77,7 @@ impl<'a> Snapshot<'a> {
         if let Some(current) = self.base.get(path) {
             return Ok(current.clone());
         }
-        let current = read_with_retry(self.forge, &self.head, path).await?;
+        let current = retry_read(path.as_str(), || self.forge.read_file(&self.head, path)).await?;
         self.base.insert(path.clone(), current.clone());
         Ok(current)
     }
