@@ -374,7 +374,7 @@ async fn commit_once(
         .unwrap_or_default();
     let mut attempt = 1;
     loop {
-        let reason = match forge.commit(request.clone()).await {
+        let reason = match forge.commit(request).await {
             Ok(info) => return Ok(info),
             Err(ForgeError::Transient(reason)) => reason,
             Err(e) => return Err(e.into()),
