@@ -488,3 +488,67 @@ fn transient_faults_are_retried_and_a_landed_write_is_not_repeated() {
     );
     assert_eq!(body["previous"]["tag"], "5.0.0");
 }
+
+#[test]
+fn sigterm_finishes_the_batches_in_flight_then_exits() {
+    let mut s = with_token();
+    scaffold_application(&s.server);
+    // Slow forge: every request takes 200 ms, so the batches are still running at the signal.
+    s.sim.set_latency(Duration::from_millis(200));
+    s.sim.reset_stats();
+    let pid = s.server.pid().to_string();
+    let seen = |logs: &str| logs.matches("\"authenticated\"").count();
+    let before = seen(&s.server.logs());
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let server = &s.server;
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                scope.spawn(move || {
+                    let resp = server.post("/v1/image-updates", &update(&format!("7.0.{i}")));
+                    (resp.status().as_u16(), resp.json::<Value>().unwrap())
+                })
+            })
+            .collect();
+        // The signal comes once all eight requests are in and the lane is talking to the
+        // forge (polled, not timed: a 200 ms forge request is still running then).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while seen(&server.logs()) < before + 8 || s.sim.stats().total_requests == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the requests did not arrive"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            s.sim.stats().commits_created,
+            0,
+            "still in flight at the signal"
+        );
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(s.sim.stats().commits_created >= 1);
+    // Every request that was in flight got its answer, and its change is on the branch.
+    let repo = repo(&s.sim);
+    for (status, body) in &answers {
+        assert_eq!(*status, 201, "{body}");
+        let sha = body["commit"]["sha"].as_str().unwrap();
+        let commit = repo.find_commit(git2::Oid::from_str(sha).unwrap()).unwrap();
+        assert!(
+            commit
+                .message()
+                .unwrap()
+                .contains(body["mutationId"].as_str().unwrap()),
+            "{body}"
+        );
+    }
+    let status = s
+        .server
+        .wait_exit(Duration::from_secs(30))
+        .expect("the service exits after its in-flight work");
+    assert!(status.success(), "{status:?}");
+    let logs = s.server.logs();
+    assert!(logs.contains("shutting down"), "{logs}");
+    assert!(logs.contains("\"stopped\""), "{logs}");
+}
