@@ -198,7 +198,7 @@ enum Frame<'a> {
 /// the file makes a local edit unsafe.
 fn find(src: &str, doc: usize, path: &KeyPath) -> Option<Found> {
     let segments = path.segments();
-    if tab_in_indentation(src) {
+    if tab_in_indentation(src) || !all_printable(src) {
         return None;
     }
     let offsets = CharOffsets::new(src);
@@ -336,6 +336,24 @@ fn tab_in_indentation(src: &str) -> bool {
                 .take_while(|b| matches!(b, b' ' | b'\t'))
                 .any(|b| b == b'\t')
         })
+}
+
+/// Whether every character is one YAML allows in a stream (c-printable, YAML 1.2 §5.1).
+/// libyaml refuses the others; saphyr reads some of them, and the quick path must not edit
+/// what the full path refuses.
+fn all_printable(src: &str) -> bool {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}')
+            || ('\u{A0}'..='\u{D7FF}').contains(&c)
+            || ('\u{E000}'..='\u{FFFD}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    if src.is_ascii() {
+        return src
+            .bytes()
+            .all(|b| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~'));
+    }
+    src.chars().all(allowed)
 }
 
 /// Records a key; `None` on a duplicate, or when a key that YAML reads as a number, bool or
