@@ -603,7 +603,30 @@ pub(crate) fn changed_files(repo: &Repository, commit: Oid) -> Result<Vec<FileDe
         Some(p) => Some(p.tree()?),
         None => None,
     };
-    let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
+    tree_deltas(repo, parent_tree.as_ref(), &tree)
+}
+
+/// The files that differ between the trees of `base` and `head` (a comparison's `files`), at
+/// most `cap`.
+pub(crate) fn changed_paths(
+    repo: &Repository,
+    base: Oid,
+    head: Oid,
+    cap: usize,
+) -> Result<Vec<FileDelta>, git2::Error> {
+    let old = repo.find_commit(base)?.tree()?;
+    let new = repo.find_commit(head)?.tree()?;
+    let mut deltas = tree_deltas(repo, Some(&old), &new)?;
+    deltas.truncate(cap);
+    Ok(deltas)
+}
+
+fn tree_deltas(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    tree: &Tree<'_>,
+) -> Result<Vec<FileDelta>, git2::Error> {
+    let mut diff = repo.diff_tree_to_tree(old, Some(tree), None)?;
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
     let mut out = Vec::new();
     for (idx, delta) in diff.deltas().enumerate() {

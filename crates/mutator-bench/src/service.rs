@@ -46,7 +46,10 @@ impl Service {
             .env_remove("GITOPS_MUTATOR_LISTEN")
             .env_remove("GITOPS_MUTATOR_DATA_DIR")
             .env("GITOPS_MUTATOR_TOKEN", TOKEN)
-            .env("GITOPS_MUTATOR_LOG", "info")
+            .env(
+                "GITOPS_MUTATOR_LOG",
+                std::env::var("GITOPS_MUTATOR_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file));

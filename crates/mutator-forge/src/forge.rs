@@ -108,6 +108,18 @@ pub trait Forge: Send + Sync {
         commit: &CommitId,
     ) -> Result<Vec<(RepoPath, FileAction)>, ForgeError>;
 
+    /// Every path that differs between `from` and its descendant `to`, when the forge can list
+    /// them completely in one step; `Ok(None)` when it cannot say (too many files, `to` does not
+    /// descend from `from`, or no such API), and the caller must assume anything changed.
+    async fn changed_between(
+        &self,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<Option<Vec<RepoPath>>, ForgeError> {
+        let _ = (from, to);
+        Ok(None)
+    }
+
     /// One commit, by id.
     async fn commit_info(&self, commit: &CommitId) -> Result<CommitInfo, ForgeError>;
 

@@ -68,6 +68,33 @@ pub(crate) fn merged_commits(
         .collect()
 }
 
+/// Every path that differs between the trees of `from` and `to`, when `to` descends from
+/// `from` (or is it); `None` when it does not (the history was rewritten).
+pub(crate) fn changed_between(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+) -> Result<Option<Vec<RepoPath>>, git2::Error> {
+    if from != to && !repo.graph_descendant_of(to, from)? {
+        return Ok(None);
+    }
+    let old_tree = repo.find_commit(from)?.tree()?;
+    let new_tree = repo.find_commit(to)?.tree()?;
+    let diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)?;
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path().and_then(|p| p.to_str())
+                && let Ok(path) = RepoPath::parse(path)
+                && !out.contains(&path)
+            {
+                out.push(path);
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
 /// What `id` changed against its first parent.
 pub(crate) fn changed_files(
     repo: &Repository,

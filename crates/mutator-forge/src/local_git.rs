@@ -276,6 +276,18 @@ impl Forge for LocalGit {
             .await
     }
 
+    async fn changed_between(
+        &self,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<Option<Vec<RepoPath>>, ForgeError> {
+        let (from, to) = (oid(from)?, oid(to)?);
+        self.blocking(move |this, repo| {
+            git_objects::changed_between(repo, from, to).map_err(|e| this.err(e))
+        })
+        .await
+    }
+
     async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError> {
         let at = oid(at)?;
         let branch = branch.clone();

@@ -3,7 +3,9 @@
 //! however, commits are returned in chronological order"; without paging parameters the list
 //! is limited to 250 commits, "the last commit in the list is the most recent of the entire
 //! comparison"; with `per_page`/`page` it is paged (github/rest-api-description, "Compare two
-//! commits"; github.blog changelog 2021-03-22). The changed `files` are not simulated.
+//! commits"; github.blog changelog 2021-03-22). `files` holds the paths that differ between
+//! the merge base and `HEAD` (at most 300, GitHub's cap), with `filename`, `status` and, for a
+//! rename, `previous_filename`; patches are not simulated.
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -21,6 +23,8 @@ use crate::server::{AppState, blocking};
 const DOC: &str = "https://docs.github.com/rest/commits/commits#compare-two-commits";
 /// Commits listed when no paging parameter is given.
 const UNPAGED: usize = 250;
+/// Files listed at most (GitHub's documented cap for a comparison).
+const FILES_CAP: usize = 300;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CompareQuery {
@@ -77,7 +81,19 @@ pub(crate) async fn compare(
             (true, false) => "behind",
             (false, false) => "diverged",
         };
+        let files: Vec<serde_json::Value> =
+            git_store::changed_paths(&git, merge_base, head, FILES_CAP)?
+                .into_iter()
+                .map(|f| {
+                    let mut v = json!({ "sha": f.sha, "filename": f.filename, "status": f.status });
+                    if let Some(prev) = f.previous_filename {
+                        v["previous_filename"] = json!(prev);
+                    }
+                    v
+                })
+                .collect();
         let body = json!({
+            "files": files,
             "base_commit": item(base)?,
             "merge_base_commit": item(merge_base)?,
             "status": status,

@@ -6,6 +6,7 @@
 //! each, at the exact head commit.
 
 mod client;
+mod compare;
 mod graphql;
 mod history;
 mod reviews;
@@ -247,6 +248,14 @@ impl Forge for GitHub {
         limit: usize,
     ) -> Result<Vec<CommitInfo>, ForgeError> {
         history::merged_commits(self, merge, limit).await
+    }
+
+    async fn changed_between(
+        &self,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<Option<Vec<RepoPath>>, ForgeError> {
+        compare::changed_between(self, from, to).await
     }
 
     fn landed_review(&self, commit: &CommitInfo) -> Option<LandedReview> {

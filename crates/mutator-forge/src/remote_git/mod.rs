@@ -281,6 +281,23 @@ impl Forge for RemoteGit {
         .await
     }
 
+    async fn changed_between(
+        &self,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<Option<Vec<RepoPath>>, ForgeError> {
+        let (from, to) = (oid(from)?, oid(to)?);
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, to, deadline)?;
+            // An unknown `from` (a mirror that started after it) cannot be compared.
+            if repo.find_commit(from).is_err() {
+                return Ok(None);
+            }
+            crate::git_objects::changed_between(repo, from, to).map_err(|e| shared.local(e))
+        })
+        .await
+    }
+
     async fn recent_commits(
         &self,
         from: &CommitId,

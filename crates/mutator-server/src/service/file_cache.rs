@@ -75,13 +75,18 @@ impl FileCache {
     }
 }
 
-/// Every path changed by the first-parent commits after `from` up to `to`; `None` when `from`
-/// is not among the last few commits of `to` or any step cannot be read completely.
+/// Every path changed after `from` up to `to`; `None` when `from` is not an ancestor that the
+/// forge can compare (or, commit by commit, not among the last few first-parent commits of
+/// `to`) or any step cannot be read completely.
 async fn changed_since(
     forge: &dyn Forge,
     from: &CommitId,
     to: &CommitId,
 ) -> Option<HashSet<RepoPath>> {
+    // One step where the forge can compare two commits (GitHub, git); else commit by commit.
+    if let Ok(Some(paths)) = retry_read("changed paths", || forge.changed_between(from, to)).await {
+        return Some(paths.into_iter().collect());
+    }
     let commits = retry_read("recent commits", || {
         forge.recent_commits(to, MAX_FOREIGN_COMMITS + 1)
     })
