@@ -94,7 +94,7 @@ async fn check(forge: &dyn Forge) {
 async fn plain_git_compares_trees() {
     let dir = tempfile::tempdir().unwrap();
     let (git, _) =
-        LocalGit::open_or_init(&dir.path().join("repo.git"), &main_branch(), &author()).unwrap();
+        LocalGit::open_or_init(dir.path().join("repo.git"), &main_branch(), &author()).unwrap();
     check(&git).await;
 }
 
