@@ -203,3 +203,49 @@ fn remote_said(messages: &[String], shared: &Shared) -> String {
     }
     format!(" (remote: {})", lines.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn advertised(capabilities: &str) -> Advertisement {
+        let mut body = Vec::new();
+        pkt_line::write(&mut body, b"# service=git-receive-pack\n").unwrap();
+        pkt_line::flush(&mut body);
+        let line = format!("{} capabilities^{{}}\0{capabilities}\n", "0".repeat(40));
+        pkt_line::write(&mut body, line.as_bytes()).unwrap();
+        pkt_line::flush(&mut body);
+        advertisement::parse(&body).unwrap()
+    }
+
+    #[test]
+    fn the_update_asks_only_for_offered_capabilities() {
+        let new = Oid::from_str("7d1665144a3a975c05f1f43902ddaf084e784dbe").unwrap();
+        let old = Oid::from_str("74730d410fcb6603ace96f1dc55ea6196122532d").unwrap();
+        let full = advertised(
+            "report-status side-band-64k quiet atomic object-format=sha1 agent=git/2.47.3",
+        );
+        let body = update_request(&full, "refs/heads/main", Some(old), new, b"PACK-").unwrap();
+        let command = format!(
+            "{old} {new} refs/heads/main\0report-status side-band-64k quiet object-format=sha1 agent=gitops-mutator/{}",
+            env!("CARGO_PKG_VERSION")
+        );
+        let mut expected = format!("{:04x}{command}0000", command.len() + 4).into_bytes();
+        expected.extend_from_slice(b"PACK-");
+        assert_eq!(body, expected);
+
+        // A new branch names the zero id as its old value; a plain server gets plain asks.
+        let plain = advertised("report-status");
+        let body = update_request(&plain, "refs/heads/new", None, new, b"").unwrap();
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.ends_with(&format!(
+                "{} {new} refs/heads/new\0report-status0000",
+                "0".repeat(40)
+            )),
+            "{text}"
+        );
+    }
+}
