@@ -209,24 +209,23 @@ impl RemoteGit {
         let branch = commit.branch.clone();
         let parent = commit.parent;
         let (repo, deadline) = self.lock().await?;
-        let (repo, (new, pack)) = self
-            .on_mirror(repo, deadline, move |shared, repo, deadline| {
-                let new = commit.write(shared, repo, deadline)?;
-                let objects = pack::added_objects(repo, new).map_err(|e| shared.local(e))?;
-                let pack = pack::build(repo, &objects).map_err(|e| shared.local(e))?;
-                Ok((new, pack))
-            })
-            .await?;
-        let outcome = smart_http::push(
-            &self.shared,
-            remote,
-            branch.as_str(),
+        // Ref discovery is a round trip the commit does not depend on: overlap the two.
+        let prepare = self.on_mirror(repo, deadline, move |shared, repo, deadline| {
+            let new = commit.write(shared, repo, deadline)?;
+            let objects = pack::added_objects(repo, new).map_err(|e| shared.local(e))?;
+            let pack = pack::build(repo, &objects).map_err(|e| shared.local(e))?;
+            Ok((new, pack))
+        });
+        let discover = remote.discover(&self.shared, deadline);
+        let (prepared, found) = tokio::join!(prepare, discover);
+        let (repo, (new, pack)) = prepared?;
+        let update = smart_http::Update {
+            branch: branch.as_str(),
+            expected: parent,
             new,
-            parent,
-            &pack,
-            deadline,
-        )
-        .await?;
+            pack: &pack,
+        };
+        let outcome = smart_http::push(&self.shared, remote, found?, update, deadline).await?;
         match outcome {
             push::Outcome::Pushed => {
                 let (_repo, info) = self

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use git2::Oid;
 
-pub(crate) use client::Remote;
+pub(crate) use client::{Discovery, Remote};
 
 use super::Shared;
 use super::push::Outcome;
@@ -41,19 +41,32 @@ use report::{RefStatus, Response};
 /// At most this much of what the server printed goes into an error message.
 const MESSAGE_LINES: usize = 12;
 
-/// Moves `refs/heads/<branch>` from `expected` (`None`: the branch must not exist) to `new`,
-/// sending `pack`, which must hold every object `new` has and `expected` lacks.
+/// One branch update.
+pub(crate) struct Update<'a> {
+    pub branch: &'a str,
+    /// The head the branch must still have (`None`: it must not exist yet).
+    pub expected: Option<Oid>,
+    pub new: Oid,
+    /// Every object `new` has and `expected` lacks.
+    pub pack: &'a [u8],
+}
+
+/// Pushes `update`. `found` is the ref discovery made for this push (the caller runs it
+/// while the commit is being written).
 pub(crate) async fn push(
     shared: &Shared,
     remote: &Remote,
-    branch: &str,
-    new: Oid,
-    expected: Option<Oid>,
-    pack: &[u8],
+    found: Discovery,
+    update: Update<'_>,
     deadline: Instant,
 ) -> Result<Outcome, ForgeError> {
+    let Update {
+        branch,
+        expected,
+        new,
+        pack,
+    } = update;
     let refname = format!("refs/heads/{branch}");
-    let found = remote.discover(shared, deadline).await?;
     let now = found.advertisement.head(&refname);
     if now != expected {
         return Ok(Outcome::Moved(Some(now)));
