@@ -228,8 +228,11 @@ impl RemoteGit {
         let outcome = smart_http::push(&self.shared, remote, found?, update, deadline).await?;
         match outcome {
             push::Outcome::Pushed => {
+                // The change has landed: recording it gets its own time rather than what is
+                // left of the push's, so a slow push is not reported as a failed one.
+                let record = Instant::now() + self.shared.timeout;
                 let (_repo, info) = self
-                    .on_mirror(repo, deadline, move |shared, repo, _| {
+                    .on_mirror(repo, record, move |shared, repo, _| {
                         mirror::set_tracking(repo, branch.as_str(), new)
                             .map_err(|e| shared.local(e))?;
                         let commit = repo.find_commit(new).map_err(|e| shared.local(e))?;
