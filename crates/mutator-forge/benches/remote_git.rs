@@ -56,6 +56,9 @@ fn main() -> Result<()> {
         let generated = started.elapsed();
         let pack_bytes = dir_size(&root.join("bench.git/objects"))?;
         let server = GitHttpServer::start(&root, Some((USER, PASSWORD)))?;
+        // The server's side of a push waits on fsync; writeback still pending from the
+        // previous size's clones would land in these measurements.
+        settle_disk()?;
 
         let forge = RemoteGit::open(RemoteGitSettings {
             url: server.url("bench.git"),
@@ -127,6 +130,14 @@ fn main() -> Result<()> {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         println!("{}", row.line());
+    }
+    Ok(())
+}
+
+fn settle_disk() -> Result<()> {
+    let status = Command::new("sync").status()?;
+    if !status.success() {
+        return Err("sync failed".into());
     }
     Ok(())
 }
