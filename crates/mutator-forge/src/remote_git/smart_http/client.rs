@@ -296,9 +296,48 @@ fn transport_error(e: reqwest::Error, shared: &Shared, what: &str) -> ForgeError
     }
 }
 
+// The TLS test server shared with the integration tests (a path attribute inside the
+// `tests` module would be resolved against a directory that does not exist).
+#[cfg(test)]
+#[path = "../../../tests/support/tls.rs"]
+mod test_tls;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::test_tls as tls;
+
+    #[tokio::test]
+    async fn a_server_whose_certificate_is_not_trusted_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // Signed by an authority that is in no trust store; the upstream is never reached.
+        let certificates = tls::certificates(&dir.path().join("tls"));
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = closed.local_addr().unwrap();
+        drop(closed);
+        let proxy = tls::TlsProxy::start(&certificates, upstream);
+        let url = RemoteUrl::parse(&proxy.url("gitops.git")).unwrap();
+        let shared = Shared {
+            url: url.clone(),
+            mirror_dir: dir.path().join("mirror"),
+            auth: RemoteAuth::Basic {
+                username: "bot".into(),
+                password: "pw-tls-never-print".into(),
+            },
+            timeout: Duration::from_secs(10),
+            http: None,
+        };
+        let remote = Remote::new(&url, shared.timeout).unwrap();
+        let deadline = Instant::now() + shared.timeout;
+        let Err(err) = remote.discover(&shared, deadline).await else {
+            panic!("an untrusted certificate was accepted");
+        };
+        let text = err.to_string();
+        assert!(matches!(err, ForgeError::Transient(_)), "{err:?}");
+        assert!(text.contains("certificate"), "{text}");
+        assert!(!text.contains("pw-tls-never-print"), "{text}");
+    }
 
     #[test]
     fn statuses_map_to_what_the_caller_acts_on() {
