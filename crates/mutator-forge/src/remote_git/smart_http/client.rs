@@ -23,8 +23,9 @@ const RESULT: &str = "application/x-git-receive-pack-result";
 const MAX_ADVERTISEMENT: usize = 64 << 20;
 /// A report is a few lines plus whatever the hooks print.
 const MAX_REPORT: usize = 16 << 20;
-/// Redirects followed on ref discovery (git follows them there too, then posts to the
-/// URL it was sent to).
+/// Redirects followed. git follows those of ref discovery and sends the update where
+/// discovery ended up; so does [`service_url`]. Credentials are dropped on a redirect to
+/// another host (reqwest's rule), so such a remote answers 401.
 const MAX_REDIRECTS: usize = 5;
 
 /// Where a remote's `receive-pack` is reached over HTTP(S).
