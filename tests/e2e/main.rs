@@ -23,3 +23,5 @@ mod remote_git;
 mod render_cli;
 mod rollbacks;
 mod scaffold;
+#[path = "../../crates/mutator-forge/tests/support/tls.rs"]
+mod tls;

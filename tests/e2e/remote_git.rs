@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::git;
 use crate::git_http::GitHttpServer;
 use crate::harness::{Options, Server, expect_json};
+use crate::tls::{TlsProxy, certificates};
 
 const USER: &str = "mutator-bot";
 const PASSWORD: &str = "pw-e2e-never-print-me";
@@ -116,6 +117,72 @@ fn scaffold_update_noop_and_a_foreign_commit_over_smart_http() {
                 .unwrap()
                 .contains(PASSWORD)
     );
+}
+
+#[test]
+fn scaffold_and_update_over_https_trusting_the_configured_authority() {
+    // The served repository behind TLS. The binary is told to trust the test authority the
+    // standard way (`SSL_CERT_FILE`), which both the fetch (libgit2 with OpenSSL) and the
+    // push (rustls with the platform's trust store) honour.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("served");
+    std::fs::create_dir_all(&root).unwrap();
+    let repo = served_repo(&root);
+    let http = GitHttpServer::start(&root, Some((USER, PASSWORD))).unwrap();
+    let certificates = certificates(&dir.path().join("tls"));
+    let tls = TlsProxy::start(&certificates, http.addr());
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "repositories:\n  default:\n    kind: git\n    url: {}\n    auth: {{ usernameEnv: E2E_GIT_USER, passwordEnv: E2E_GIT_PASSWORD }}\n",
+            tls.url("gitops.git")
+        ),
+    )
+    .unwrap();
+    let ca = certificates.ca_pem.to_str().unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        Options {
+            config: Some(&config),
+            env: vec![
+                ("E2E_GIT_USER", USER),
+                ("E2E_GIT_PASSWORD", PASSWORD),
+                ("SSL_CERT_FILE", ca),
+            ],
+            ..Options::default()
+        },
+    );
+    let body = expect_json(
+        server.post(
+            "/v1/scaffold",
+            &json!({ "template": "application",
+                     "values": { "name": "payments", "image": { "repository": "ghcr.io/acme/payments", "tag": "1.4.1" } } }),
+        ),
+        201,
+    );
+    assert_eq!(git::head(&repo), body["commit"]["sha"].as_str().unwrap());
+    let update =
+        json!({ "application": "payments", "environment": "staging", "image": { "tag": "1.4.2" } });
+    let body = expect_json(server.post("/v1/image-updates", &update), 201);
+    let sha = body["commit"]["sha"].as_str().unwrap();
+    assert_eq!(git::head(&repo), sha);
+    let values: Value = yaml_serde::from_str(&git::file(&repo, sha, VALUES).unwrap()).unwrap();
+    assert_eq!(values["image"]["tag"], "1.4.2");
+    // Both commits went through the service's own push, inside TLS. (The bridge records a
+    // request just after answering it, so the last one may need a moment.)
+    let mut pushes = 0;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pushes < 2 && std::time::Instant::now() < until {
+        pushes += http
+            .take_served()
+            .iter()
+            .filter(|s| s.method == "POST" && s.path.ends_with("/git-receive-pack"))
+            .count();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(pushes, 2);
+    assert!(!server.logs().contains(PASSWORD));
 }
 
 #[test]

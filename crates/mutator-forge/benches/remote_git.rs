@@ -7,7 +7,9 @@
 //! Per size: a bare repository generated with libgit2 (objects written to memory, then one
 //! pack), served by `git http-backend` behind the test bridge with Basic authentication.
 //! - RemoteGit: one warm-up change (the mirror's first fetch), then N changes of
-//!   head → read the values file → commit one changed file → push.
+//!   head → read the values file → commit one changed file → push. The bridge times each
+//!   request it hands to git, so a commit's time splits into the server's part (ref
+//!   discovery and `git receive-pack`) and ours (building the commit and the pack, HTTP).
 //! - clone-per-change: `git clone --depth 1`, edit the file, `git commit`, `git push`,
 //!   all with the git CLI, as CI jobs do today.
 
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use git_http::GitHttpServer;
+use git_http::{GitHttpServer, Served};
 use git2::{FileMode, Oid, Repository};
 use mutator_core::{BranchName, ChangeSet, RepoPath};
 use mutator_forge::{CommitRequest, Forge, RemoteAuth, RemoteGit, RemoteGitSettings, Signature};
@@ -54,6 +56,9 @@ fn main() -> Result<()> {
         let generated = started.elapsed();
         let pack_bytes = dir_size(&root.join("bench.git/objects"))?;
         let server = GitHttpServer::start(&root, Some((USER, PASSWORD)))?;
+        // The server's side of a push waits on fsync; writeback still pending from the
+        // previous size's clones would land in these measurements.
+        settle_disk()?;
 
         let forge = RemoteGit::open(RemoteGitSettings {
             url: server.url("bench.git"),
@@ -67,6 +72,7 @@ fn main() -> Result<()> {
         let started = Instant::now();
         runtime.block_on(image_update(&forge, 0))?;
         let warm_up = started.elapsed();
+        settle(&server);
         let mut ours = Vec::new();
         let mut phases = [Vec::new(), Vec::new(), Vec::new()];
         for i in 1..=iters {
@@ -77,12 +83,19 @@ fn main() -> Result<()> {
                 all.push(one);
             }
         }
+        let served = settle(&server);
+        let split = PushSplit::of(&phases[2], &served);
         let [mut head_t, mut read_t, mut commit_t] = phases;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         eprintln!(
-            "{files} files, RemoteGit phase medians: head {:.1} ms, read {:.2} ms, commit+push {:.1} ms",
-            Stats::of(&mut head_t).median.as_secs_f64() * 1000.0,
-            Stats::of(&mut read_t).median.as_secs_f64() * 1000.0,
-            Stats::of(&mut commit_t).median.as_secs_f64() * 1000.0,
+            "{files} files, RemoteGit phase medians: head {:.1} ms, read {:.2} ms, commit+push {:.1} ms \
+             (server: ref discovery {:.1} ms + receive-pack {:.1} ms; client side {:.1} ms)",
+            ms(Stats::of(&mut head_t).median),
+            ms(Stats::of(&mut read_t).median),
+            ms(Stats::of(&mut commit_t).median),
+            ms(split.discovery),
+            ms(split.update),
+            ms(split.client),
         );
 
         let clone_n = if files >= 100_000 {
@@ -119,6 +132,54 @@ fn main() -> Result<()> {
         println!("{}", row.line());
     }
     Ok(())
+}
+
+fn settle_disk() -> Result<()> {
+    let status = Command::new("sync").status()?;
+    if !status.success() {
+        return Err("sync failed".into());
+    }
+    Ok(())
+}
+
+/// Waits until the bridge has recorded the requests already answered (it records each one
+/// just after its last byte leaves), then takes them.
+fn settle(server: &GitHttpServer) -> Vec<Served> {
+    std::thread::sleep(Duration::from_millis(200));
+    server.take_served()
+}
+
+/// Medians of a commit's time on the server and on our side. The bench pushes once per
+/// commit, so the k-th discovery and the k-th update belong to the k-th commit.
+struct PushSplit {
+    discovery: Duration,
+    update: Duration,
+    client: Duration,
+}
+
+impl PushSplit {
+    fn of(commits: &[Duration], served: &[Served]) -> PushSplit {
+        let discovery: Vec<Duration> = served
+            .iter()
+            .filter(|s| s.method == "GET" && s.query == "service=git-receive-pack")
+            .map(|s| s.took)
+            .collect();
+        let update: Vec<Duration> = served
+            .iter()
+            .filter(|s| s.method == "POST" && s.path.ends_with("/git-receive-pack"))
+            .map(|s| s.took)
+            .collect();
+        let mut client: Vec<Duration> = commits
+            .iter()
+            .zip(discovery.iter().zip(&update))
+            .map(|(total, (d, u))| total.saturating_sub(*d + *u))
+            .collect();
+        PushSplit {
+            discovery: Stats::of(&mut discovery.clone()).median,
+            update: Stats::of(&mut update.clone()).median,
+            client: Stats::of(&mut client).median,
+        }
+    }
 }
 
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {

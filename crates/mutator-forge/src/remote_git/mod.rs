@@ -4,9 +4,14 @@
 //! fetches only the branch it concerns (`+refs/heads/<b>:refs/remotes/origin/<b>`, so only
 //! new objects travel), builds the new tree in the object database from the parent's tree
 //! plus the changed paths, and pushes without force. The push is the compare-and-swap: it
-//! goes through only if the remote's head is still the one that was read (see [`push`]).
-//! Nothing is cloned per request and no working tree is ever checked out, so the cost of a
-//! change does not grow with the size of the repository.
+//! goes through only if the remote's head is still the one that was read. Nothing is cloned
+//! per request and no working tree is ever checked out, so the cost of a change does not
+//! grow with the size of the repository.
+//!
+//! Commits to `http(s)://` remotes are pushed by [`smart_http`], which sends exactly the
+//! objects the commit adds ([`pack`]) in two HTTP requests; libgit2's push (see [`push`])
+//! walks the whole parent tree first. `ssh://` and `file://` remotes, and new branches
+//! (whose commit the remote may or may not have), go through libgit2's push.
 //!
 //! libgit2 must not fetch into one repository from two threads, so every operation on the
 //! mirror holds its lock; the lock is waited for asynchronously and the git work runs on the
@@ -26,8 +31,10 @@
 mod auth;
 mod known_hosts;
 mod mirror;
+mod pack;
 mod push;
 mod settings;
+mod smart_http;
 mod transport;
 
 use std::fmt;
@@ -37,15 +44,18 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use git2::{Oid, Repository};
-use mutator_core::{BranchName, FileAction, RepoPath};
-use tokio::sync::Mutex;
+use mutator_core::{BranchName, ChangeSet, FileAction, RepoPath};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use settings::{RemoteAuth, RemoteGitSettings};
 
 use crate::error::ForgeError;
-use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge};
+use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
 use crate::git_objects;
 use settings::{RemoteUrl, Scheme, check_supported};
+
+/// The mirror, locked for one operation.
+type Locked = OwnedMutexGuard<Repository>;
 
 /// A remote git repository, written through a local bare mirror.
 #[derive(Clone)]
@@ -60,6 +70,8 @@ pub(crate) struct Shared {
     mirror_dir: PathBuf,
     auth: RemoteAuth,
     timeout: Duration,
+    /// How commits are pushed to an `http(s)://` remote; `None` for other schemes.
+    http: Option<smart_http::Remote>,
 }
 
 impl Shared {
@@ -104,11 +116,16 @@ impl RemoteGit {
                 "the password for this remote travels unencrypted over http://; use https://"
             );
         }
+        let http = match url.scheme {
+            Scheme::Http | Scheme::Https => Some(smart_http::Remote::new(&url, settings.timeout)?),
+            Scheme::File | Scheme::Ssh => None,
+        };
         let shared = Shared {
             url,
             mirror_dir: settings.mirror_dir,
             auth: settings.auth,
             timeout: settings.timeout,
+            http,
         };
         let repo =
             mirror::open_or_init(&shared.mirror_dir, &settings.url).map_err(|e| shared.local(e))?;
@@ -134,28 +151,140 @@ impl RemoteGit {
         T: Send + 'static,
         F: FnOnce(&Shared, &Repository, Instant) -> Result<T, ForgeError> + Send + 'static,
     {
-        let timeout = self.shared.timeout;
-        let deadline = Instant::now() + timeout;
-        let timed_out = || {
-            ForgeError::Transient(format!(
-                "git operation on {} did not finish within {timeout:?}",
-                self.shared.url.redacted
-            ))
-        };
-        let repo = tokio::time::timeout(timeout, self.mirror.clone().lock_owned())
+        let (repo, deadline) = self.lock().await?;
+        let (_repo, out) = self.on_mirror(repo, deadline, work).await?;
+        Ok(out)
+    }
+
+    /// Locks the mirror for one operation; the operation's deadline starts now.
+    async fn lock(&self) -> Result<(Locked, Instant), ForgeError> {
+        let deadline = Instant::now() + self.shared.timeout;
+        let repo = tokio::time::timeout(self.shared.timeout, self.mirror.clone().lock_owned())
             .await
-            .map_err(|_| timed_out())?;
+            .map_err(|_| self.timed_out())?;
+        Ok((repo, deadline))
+    }
+
+    /// Runs `work` on the blocking pool with the locked mirror and hands the lock back, so an
+    /// operation can go on with asynchronous work (a push) and return to the mirror after.
+    async fn on_mirror<T, F>(
+        &self,
+        repo: Locked,
+        deadline: Instant,
+        work: F,
+    ) -> Result<(Locked, T), ForgeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared, &Repository, Instant) -> Result<T, ForgeError> + Send + 'static,
+    {
         let shared = self.shared.clone();
-        let task = tokio::task::spawn_blocking(move || work(&shared, &repo, deadline));
+        let task = tokio::task::spawn_blocking(move || {
+            let out = work(&shared, &repo, deadline);
+            out.map(|out| (repo, out))
+        });
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, task).await {
-            Err(_) => Err(timed_out()),
+            Err(_) => Err(self.timed_out()),
             Ok(Err(e)) => Err(ForgeError::Unavailable {
                 repo: self.shared.url.redacted.clone(),
                 message: format!("git task failed: {e}"),
             }),
             Ok(Ok(result)) => result,
         }
+    }
+
+    fn timed_out(&self) -> ForgeError {
+        ForgeError::Transient(format!(
+            "git operation on {} did not finish within {:?}",
+            self.shared.url.redacted, self.shared.timeout
+        ))
+    }
+
+    /// A commit to an `http(s)://` remote: written into the mirror, pushed by [`smart_http`]
+    /// with exactly its new objects, recorded as the remote's head once accepted.
+    async fn commit_over_http(
+        &self,
+        remote: &smart_http::Remote,
+        commit: NewCommit,
+    ) -> Result<CommitInfo, ForgeError> {
+        let branch = commit.branch.clone();
+        let parent = commit.parent;
+        let (repo, deadline) = self.lock().await?;
+        // Ref discovery is a round trip the commit does not depend on: overlap the two.
+        let prepare = self.on_mirror(repo, deadline, move |shared, repo, deadline| {
+            let new = commit.write(shared, repo, deadline)?;
+            let objects = pack::added_objects(repo, new).map_err(|e| shared.local(e))?;
+            let pack = pack::build(repo, &objects).map_err(|e| shared.local(e))?;
+            Ok((new, pack))
+        });
+        let discover = remote.discover(&self.shared, deadline);
+        let (prepared, found) = tokio::join!(prepare, discover);
+        let (repo, (new, pack)) = prepared?;
+        let update = smart_http::Update {
+            branch: branch.as_str(),
+            expected: parent,
+            new,
+            pack: &pack,
+        };
+        let outcome = smart_http::push(&self.shared, remote, found?, update, deadline).await?;
+        match outcome {
+            push::Outcome::Pushed => {
+                // The change has landed: recording it gets its own time rather than what is
+                // left of the push's, so a slow push is not reported as a failed one.
+                let record = Instant::now() + self.shared.timeout;
+                let (_repo, info) = self
+                    .on_mirror(repo, record, move |shared, repo, _| {
+                        mirror::set_tracking(repo, branch.as_str(), new)
+                            .map_err(|e| shared.local(e))?;
+                        let commit = repo.find_commit(new).map_err(|e| shared.local(e))?;
+                        Ok(mirror::info(&commit))
+                    })
+                    .await?;
+                Ok(info)
+            }
+            push::Outcome::Moved(now) => Err(conflict(&branch, parent, now)),
+            push::Outcome::Refused(why) => Err(ForgeError::Rejected(why)),
+        }
+    }
+}
+
+/// What [`Forge::commit`] writes, owned so it can move to the blocking pool.
+struct NewCommit {
+    branch: BranchName,
+    parent: Option<Oid>,
+    changes: ChangeSet,
+    message: String,
+    author: Signature,
+}
+
+impl NewCommit {
+    /// Writes the commit into the mirror. A parent the mirror lacks was read elsewhere
+    /// (another replica), so the branch is fetched once; if the parent is still unknown the
+    /// branch has moved past it.
+    fn write(
+        &self,
+        shared: &Shared,
+        repo: &Repository,
+        deadline: Instant,
+    ) -> Result<Oid, ForgeError> {
+        if let Some(p) = self.parent
+            && !mirror::has_commit(repo, p)
+        {
+            mirror::fetch_branch(repo, shared, &self.branch, deadline)?;
+            if !mirror::has_commit(repo, p) {
+                let now = mirror::tracking_head(repo, self.branch.as_str())
+                    .map_err(|e| shared.local(e))?;
+                return Err(conflict(&self.branch, self.parent, Some(now)));
+            }
+        }
+        mirror::write_commit(
+            repo,
+            self.parent,
+            &self.changes,
+            &self.message,
+            &self.author,
+        )
+        .map_err(|e| shared.local(e))
     }
 }
 
@@ -214,25 +343,19 @@ impl Forge for RemoteGit {
     }
 
     async fn commit(&self, request: CommitRequest<'_>) -> Result<CommitInfo, ForgeError> {
-        let branch = request.branch.clone();
-        let parent = request.parent.map(oid).transpose()?;
-        let changes = request.changes.clone();
-        let message = request.message.to_owned();
-        let author = request.author.clone();
+        let commit = NewCommit {
+            branch: request.branch.clone(),
+            parent: request.parent.map(oid).transpose()?,
+            changes: request.changes.clone(),
+            message: request.message.to_owned(),
+            author: request.author.clone(),
+        };
+        if let Some(remote) = &self.shared.http {
+            return self.commit_over_http(remote, commit).await;
+        }
         self.run(move |shared, repo, deadline| {
-            if let Some(p) = parent
-                && !mirror::has_commit(repo, p)
-            {
-                // Read elsewhere (another replica): the remote may have it.
-                mirror::fetch_branch(repo, shared, &branch, deadline)?;
-                if !mirror::has_commit(repo, p) {
-                    let now = mirror::tracking_head(repo, branch.as_str())
-                        .map_err(|e| shared.local(e))?;
-                    return Err(conflict(&branch, parent, Some(now)));
-                }
-            }
-            let new = mirror::write_commit(repo, parent, &changes, &message, &author)
-                .map_err(|e| shared.local(e))?;
+            let new = commit.write(shared, repo, deadline)?;
+            let (branch, parent) = (&commit.branch, commit.parent);
             match push::push(repo, shared, branch.as_str(), new, parent, deadline)? {
                 push::Outcome::Pushed => {
                     mirror::set_tracking(repo, branch.as_str(), new)
@@ -240,7 +363,7 @@ impl Forge for RemoteGit {
                     let commit = repo.find_commit(new).map_err(|e| shared.local(e))?;
                     Ok(mirror::info(&commit))
                 }
-                push::Outcome::Moved(now) => Err(conflict(&branch, parent, now)),
+                push::Outcome::Moved(now) => Err(conflict(branch, parent, now)),
                 push::Outcome::Refused(why) => Err(ForgeError::Rejected(why)),
             }
         })

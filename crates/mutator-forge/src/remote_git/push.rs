@@ -1,4 +1,7 @@
-//! Moving a remote branch by compare-and-swap with an ordinary, non-forced push.
+//! Moving a remote branch by compare-and-swap with an ordinary, non-forced libgit2 push:
+//! commits to `ssh://` and `file://` remotes, and new branches on any remote (libgit2 works
+//! out which of the commit's objects the remote lacks). Commits to `http(s)://` remotes go
+//! through [`smart_http`](super::smart_http), which follows the same three checks.
 //!
 //! Three checks make a push a compare-and-swap on the head that was read:
 //! 1. before anything is sent, the head the remote advertises must be the expected one

@@ -8,6 +8,8 @@
 //!   gets `401` with `WWW-Authenticate: Basic realm="git"`; a good one sets `REMOTE_USER`.
 //! - Gzip request bodies (`Content-Encoding: gzip`, as the git CLI sends large ones) are passed
 //!   through as `HTTP_CONTENT_ENCODING`, which `git http-backend` inflates itself.
+//! - It records every request it served and how long serving took, and can run a test's
+//!   closure just before it hands the next push (`POST …/git-receive-pack`) to git.
 
 #![allow(dead_code)]
 
@@ -18,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -27,6 +30,8 @@ struct Config {
     root: PathBuf,
     /// `Basic base64(user:password)` expected in `Authorization`, and the user.
     auth: Option<(String, String)>,
+    /// Runs once, before the next push is handed to git.
+    before_receive_pack: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 /// Counters a test can read.
@@ -35,11 +40,26 @@ struct Stats {
     requests: AtomicU64,
     unauthorized: AtomicU64,
     response_body_bytes: AtomicU64,
+    request_body_bytes: AtomicU64,
+    served: Mutex<Vec<Served>>,
+}
+
+/// One request that reached `git http-backend`.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub method: String,
+    /// The path without the query, e.g. `/gitops.git/git-receive-pack`.
+    pub path: String,
+    pub query: String,
+    /// From the end of the request head to the last byte of the response: the server's side
+    /// of the exchange (git's work plus receiving a body the client is still sending).
+    pub took: Duration,
 }
 
 /// A running server; dropping it stops it.
 pub struct GitHttpServer {
     addr: SocketAddr,
+    config: Arc<Config>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
     connections: Arc<Mutex<Vec<TcpStream>>>,
@@ -60,12 +80,14 @@ impl GitHttpServer {
                     user.to_owned(),
                 )
             }),
+            before_receive_pack: Mutex::new(None),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(Mutex::new(Vec::new()));
         let stats = Arc::new(Stats::default());
         let accept = {
             let (stop, connections, stats) = (stop.clone(), connections.clone(), stats.clone());
+            let config = config.clone();
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
@@ -88,6 +110,7 @@ impl GitHttpServer {
         };
         Ok(GitHttpServer {
             addr,
+            config,
             stop,
             accept: Some(accept),
             connections,
@@ -120,6 +143,28 @@ impl GitHttpServer {
     /// Bytes of response bodies sent so far (refs advertisements and packs).
     pub fn response_body_bytes(&self) -> u64 {
         self.stats.response_body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Bytes of request bodies received so far (after de-chunking; pushes carry packs).
+    pub fn request_body_bytes(&self) -> u64 {
+        self.stats.request_body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The requests served by git since the last call, oldest first.
+    pub fn take_served(&self) -> Vec<Served> {
+        self.stats
+            .served
+            .lock()
+            .map(|mut served| std::mem::take(&mut *served))
+            .unwrap_or_default()
+    }
+
+    /// Runs `work` once, just before the next `POST …/git-receive-pack` reaches git: lets a
+    /// test move a branch between a client's ref discovery and its update.
+    pub fn before_next_receive_pack(&self, work: impl FnOnce() + Send + 'static) {
+        if let Ok(mut slot) = self.config.before_receive_pack.lock() {
+            *slot = Some(Box::new(work));
+        }
     }
 }
 
@@ -213,6 +258,17 @@ fn serve_connection(stream: TcpStream, config: &Config, stats: &Stats) -> io::Re
                 return Ok(());
             }
         };
+        if head.method == "POST" && head.path.ends_with("/git-receive-pack") {
+            let work = config
+                .before_receive_pack
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take());
+            if let Some(work) = work {
+                work();
+            }
+        }
+        let started = Instant::now();
         if head
             .header("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
@@ -230,6 +286,14 @@ fn serve_connection(stream: TcpStream, config: &Config, stats: &Stats) -> io::Re
             config,
             stats,
         )?;
+        if let Ok(mut served) = stats.served.lock() {
+            served.push(Served {
+                method: head.method.clone(),
+                path: head.path.clone(),
+                query: head.query.clone(),
+                took: started.elapsed(),
+            });
+        }
         if !keep_alive {
             return Ok(());
         }
@@ -392,7 +456,9 @@ fn run_cgi<R: BufRead + Send>(
         let feeder = scope.spawn(move || {
             // Without a body the CGI sees end of input at once.
             let result = match stdin.as_mut() {
-                Some(stdin) => io::copy(&mut body, stdin).map(drop),
+                Some(stdin) => io::copy(&mut body, stdin).map(|n| {
+                    stats.request_body_bytes.fetch_add(n, Ordering::SeqCst);
+                }),
                 None => Ok(()),
             };
             drop(stdin);
