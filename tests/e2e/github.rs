@@ -235,6 +235,22 @@ fn a_foreign_push_between_read_and_write_is_kept() {
         "the stale write was refused, then re-applied: {stats:?}"
     );
     assert_eq!(stats.commits_created, 1);
+    // The foreign commit touched no file the request rests on: the same change was sent on the
+    // new head (found with one compare) without reading the values file again.
+    assert_eq!(
+        stats
+            .by_route
+            .get("GET /repos/{owner}/{repo}/compare/{*basehead}"),
+        Some(&1),
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats
+            .by_route
+            .get("GET /repos/{owner}/{repo}/contents/{*path}"),
+        Some(&1),
+        "only the pins file, never read before: {stats:?}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use octocrab::models::{AppId, InstallationId};
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
+use super::pacing::Pacer;
 use super::settings::{Endpoints, GithubAuth, GithubSettings};
 use crate::error::ForgeError;
 
@@ -79,6 +80,7 @@ pub(crate) struct Client {
     app: Option<AppInstallation>,
     installation: OnceCell<Octocrab>,
     pub counts: RequestCounts,
+    pacer: Pacer,
     owner: String,
     name: String,
 }
@@ -137,6 +139,7 @@ impl Client {
             app,
             installation: OnceCell::new(),
             counts: RequestCounts::default(),
+            pacer: Pacer::github(),
             owner: settings.owner.clone(),
             name: settings.name.clone(),
         })
@@ -216,6 +219,9 @@ impl Client {
         body: Option<&serde_json::Value>,
     ) -> Result<Reply, ForgeError> {
         let creates = method != Method::GET && method != Method::HEAD;
+        if creates {
+            self.pacer.slot().await;
+        }
         self.counts.total.fetch_add(1, Ordering::Relaxed);
         if creates {
             self.counts.content_creating.fetch_add(1, Ordering::Relaxed);

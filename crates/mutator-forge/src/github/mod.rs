@@ -9,6 +9,7 @@ mod client;
 mod compare;
 mod graphql;
 mod history;
+mod pacing;
 mod reviews;
 mod settings;
 

@@ -24,6 +24,9 @@ use crate::api::{MutationResponse, MutationStatus};
 
 /// How many times a batch is re-planned when the branch moves under it.
 const MAX_ATTEMPTS: u32 = 8;
+/// How often a batch's commit is moved onto foreign commits that touched none of its files
+/// before the batch is planned again.
+const MAX_REBASES: u32 = 8;
 /// How often one commit is sent on the same head when it fails transiently and did not land.
 const COMMIT_ATTEMPTS: u32 = 3;
 /// How far back a commit that failed transiently is looked for (it may have landed).
@@ -297,18 +300,44 @@ async fn attempt_batch(
             }));
         }
     }
-    let commit: CommitInfo = if changes.is_empty() {
-        forge.commit_info(&head).await?
+    let (commit, head): (CommitInfo, CommitId) = if changes.is_empty() {
+        (forge.commit_info(&head).await?, head)
     } else {
         let message = batch_message(jobs, &plans, skip_ci);
-        let request = CommitRequest {
-            branch,
-            parent: Some(&head),
-            changes: &changes,
-            message: &message,
-            author,
-        };
-        commit_once(forge, branch, request, jobs, &plans).await?
+        let mut parent = head;
+        let mut rebases = 0;
+        loop {
+            let request = CommitRequest {
+                branch,
+                parent: Some(&parent),
+                changes: &changes,
+                message: &message,
+                author,
+            };
+            match commit_once(forge, branch, request, jobs, &plans).await {
+                Ok(info) => break (info, parent),
+                Err(BatchError::Retry(ForgeError::Conflict { .. })) if rebases < MAX_REBASES => {
+                    // Someone else committed. When nothing they changed is a file this batch
+                    // read or wrote, the plans hold on their commit as they are: send the same
+                    // change on the new head at once, without planning the batch again.
+                    match moved_apart(forge, branch, &parent, &snapshot).await {
+                        Some(now) => {
+                            tracing::debug!(%branch, from = %parent, to = %now, "commit moved onto a foreign commit");
+                            parent = now;
+                            rebases += 1;
+                        }
+                        None => {
+                            return Err(BatchError::Retry(ForgeError::Conflict {
+                                branch: branch.to_string(),
+                                expected: parent.to_string(),
+                                actual: "(moved)".to_owned(),
+                            }));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     };
     let committed = !changes.is_empty();
     if committed {
@@ -356,6 +385,31 @@ async fn attempt_batch(
             })
         })
         .collect())
+}
+
+/// The branch's new head when it moved from `from` only through files the batch never looked
+/// at; `None` when the batch must be planned again (or that cannot be told).
+async fn moved_apart(
+    forge: &dyn mutator_forge::Forge,
+    branch: &BranchName,
+    from: &CommitId,
+    snapshot: &Snapshot<'_>,
+) -> Option<CommitId> {
+    let now = retry_read("branch head", || forge.head(branch))
+        .await
+        .ok()
+        .flatten()?;
+    if now == *from {
+        return None;
+    }
+    let changed = retry_read("changed paths", || forge.changed_between(from, &now))
+        .await
+        .ok()
+        .flatten()?;
+    changed
+        .iter()
+        .all(|path| !snapshot.rests_on(path))
+        .then_some(now)
 }
 
 /// Makes the batch's commit. A write that failed transiently may still have landed: its

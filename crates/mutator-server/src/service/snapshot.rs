@@ -58,6 +58,11 @@ impl<'a> Snapshot<'a> {
         }
     }
 
+    /// Whether the batch's plans rest on `path`: read from the head or written by a plan.
+    pub fn rests_on(&self, path: &RepoPath) -> bool {
+        self.base.contains_key(path) || self.overlay.contains_key(path)
+    }
+
     /// Every file the snapshot knows, as the planned requests left them: the content of the
     /// commit that carries [`Snapshot::changes`] on top of the head. With `applied` false,
     /// the files as the head holds them.
