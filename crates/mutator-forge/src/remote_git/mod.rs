@@ -159,6 +159,46 @@ impl RemoteGit {
     }
 }
 
+impl RemoteGit {
+    /// Pushes `to` onto `branch` if the remote's head is still `from`: the moves of
+    /// [`Forge::fast_forward`] and [`Forge::reset_branch`].
+    async fn move_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+        mode: push::Mode,
+    ) -> Result<(), ForgeError> {
+        let (branch, from, to) = (branch.clone(), oid(from)?, oid(to)?);
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, from, deadline)?;
+            mirror::ensure_commit(repo, shared, to, deadline)?;
+            let forward = git_objects::contains(repo, to, from).map_err(|e| shared.local(e))?;
+            if mode == push::Mode::FastForward && !forward {
+                return Err(ForgeError::Rejected(format!(
+                    "moving {branch} from {from} to {to} is not a fast-forward"
+                )));
+            }
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                to,
+                Some(from),
+                mode,
+                deadline,
+            )? {
+                push::Outcome::Pushed => {
+                    mirror::set_tracking(repo, branch.as_str(), to).map_err(|e| shared.local(e))
+                }
+                push::Outcome::Moved(now) => Err(conflict(&branch, Some(from), now)),
+                push::Outcome::Refused(why) => Err(ForgeError::Rejected(why)),
+            }
+        })
+        .await
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -233,7 +273,15 @@ impl Forge for RemoteGit {
             }
             let new = mirror::write_commit(repo, parent, &changes, &message, &author)
                 .map_err(|e| shared.local(e))?;
-            match push::push(repo, shared, branch.as_str(), new, parent, deadline)? {
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                new,
+                parent,
+                push::Mode::FastForward,
+                deadline,
+            )? {
                 push::Outcome::Pushed => {
                     mirror::set_tracking(repo, branch.as_str(), new)
                         .map_err(|e| shared.local(e))?;
@@ -281,6 +329,35 @@ impl Forge for RemoteGit {
         .await
     }
 
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        let (base, commit) = (oid(base)?, oid(commit)?);
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, base, deadline)?;
+            mirror::ensure_commit(repo, shared, commit, deadline)?;
+            git_objects::contains(repo, base, commit).map_err(|e| shared.local(e))
+        })
+        .await
+    }
+
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        self.move_branch(branch, from, to, push::Mode::FastForward)
+            .await
+    }
+
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        self.move_branch(branch, from, to, push::Mode::Forced).await
+    }
+
     async fn recent_commits(
         &self,
         from: &CommitId,
@@ -326,7 +403,15 @@ impl Forge for RemoteGit {
         let branch = branch.clone();
         self.run(move |shared, repo, deadline| {
             mirror::ensure_commit(repo, shared, at, deadline)?;
-            match push::push(repo, shared, branch.as_str(), at, None, deadline)? {
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                at,
+                None,
+                push::Mode::FastForward,
+                deadline,
+            )? {
                 push::Outcome::Pushed => {
                     mirror::set_tracking(repo, branch.as_str(), at).map_err(|e| shared.local(e))
                 }
