@@ -21,5 +21,6 @@ mod policy;
 mod promotions;
 mod remote_git;
 mod render_cli;
+mod review_rounds;
 mod rollbacks;
 mod scaffold;
