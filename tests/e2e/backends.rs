@@ -141,6 +141,45 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Closes pull/merge request `number` without merging it, as a reviewer who rejects it.
+    pub fn close_review(&self, number: u64) {
+        match &self.forge {
+            Forge::Github(sim) => sim.close_pull("acme", "gitops", number).unwrap(),
+            Forge::Gitlab(sim) => sim.close_merge_request(GITLAB_PROJECT, number).unwrap(),
+            Forge::Embedded => panic!("plain git has no reviews to close"),
+        }
+    }
+
+    /// Merges pull request `number` with GitHub's "Squash and merge".
+    pub fn squash_review(&self, number: u64) -> String {
+        match &self.forge {
+            Forge::Github(sim) => sim
+                .merge_pull_with("acme", "gitops", number, forge_sim::MergeMethod::Squash)
+                .unwrap(),
+            _ => panic!("{:?} has no squash merge hook", self.kind),
+        }
+    }
+
+    /// The first parent of `commit`.
+    pub fn parent(&self, commit: &str) -> String {
+        let repo = self.repo();
+        let commit = repo
+            .find_commit(git2::Oid::from_str(commit).unwrap())
+            .unwrap();
+        commit.parent_id(0).unwrap().to_string()
+    }
+
+    /// Whether `ancestor` is `commit` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &str, commit: &str) -> bool {
+        let (a, c) = (
+            git2::Oid::from_str(ancestor).unwrap(),
+            git2::Oid::from_str(commit).unwrap(),
+        );
+        a == c || self.repo().graph_descendant_of(c, a).unwrap()
+    }
+}
+
 /// A merge commit of `branch` into main with git's default message, as `git merge --no-ff`.
 fn merge_no_ff(repo: &git2::Repository, branch: &str) -> String {
     let main = repo.refname_to_id("refs/heads/main").unwrap();

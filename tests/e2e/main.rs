@@ -21,6 +21,7 @@ mod policy;
 mod promotions;
 mod remote_git;
 mod render_cli;
+mod review_rounds;
 mod rollbacks;
 mod scaffold;
 #[path = "../../crates/mutator-forge/tests/support/tls.rs"]

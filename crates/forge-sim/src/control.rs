@@ -29,6 +29,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/_sim/repos/{owner}/{repo}/pulls/{number}/merge",
             post(merge_pull),
         )
+        .route(
+            "/_sim/repos/{owner}/{repo}/pulls/{number}/close",
+            post(close_pull),
+        )
         .route("/_sim/tokens", post(add_token))
         .route("/_sim/apps", post(add_app))
         .route("/_sim/jwt-claims", get(jwt_claims))
@@ -121,6 +125,14 @@ async fn merge_pull(
 ) -> Result<Response, ControlError> {
     let sha = sim(state).merge_pull(&owner, &repo, number)?;
     Ok(json_response(StatusCode::OK, &json!({ "sha": sha })))
+}
+
+async fn close_pull(
+    State(state): State<AppState>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+) -> Result<Response, ControlError> {
+    sim(state).close_pull(&owner, &repo, number)?;
+    Ok(no_content())
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,8 @@
 //!   `GET git/commits/{sha}` with `verification`, `GET compare/{BASE...HEAD}`;
 //! - `POST /graphql` `createCommitOnBranch` with `STALE_DATA`, coercion and deletion errors;
 //!   commits by app installation tokens are "signed" and verify, others do not;
-//! - pull requests (list, create, get; test hooks merge with a merge commit or squash);
+//! - pull requests (list, create, get; `merged_at`/`closed_at`; a merged or closed one keeps
+//!   the head it ended with; test hooks merge with a merge commit or squash, or close);
 //! - GitHub App JWT verification, installation look-up and installation tokens.
 //!
 //! A GitLab REST API v4 simulator over the same storage is in [`GitlabSim`] (module

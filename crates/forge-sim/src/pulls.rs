@@ -1,8 +1,11 @@
-//! Pull requests: list, create, get (forge-facts §C). The test hooks that merge one live in
-//! [`crate::pull_merge`].
+//! Pull requests: list, create, get (forge-facts §C), and the test hook that closes one
+//! without merging. The hooks that merge one live in [`crate::pull_merge`].
 //!
 //! Pull requests live in memory only (they are not git objects); their head SHA is read from
-//! the head branch whenever one is shown, as GitHub follows pushes to the head branch.
+//! the head branch whenever an open one is shown, as GitHub follows pushes to the head branch.
+//! A merged or closed one keeps the head it had then: GitHub stops following the branch (a
+//! closed pull request whose branch moved on cannot be reopened). List items carry
+//! `merged_at` and `closed_at` (null until then), as GitHub's `pull-request-simple` does.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +18,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, json_response};
+use crate::error::{ApiError, SimError, json_response};
 use crate::git_store;
 use crate::rest::{api_repo_url, html_repo_url};
 use crate::server::{AppState, blocking, parse_body};
-use crate::state::RepoEntry;
+use crate::state::{RepoEntry, SimState};
 
 const DOC_CREATE: &str = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request";
 const DOC_GET: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request";
@@ -37,6 +40,10 @@ pub(crate) struct PullRequest {
     pub(crate) open: bool,
     merged: bool,
     merge_commit_sha: Option<String>,
+    /// Epoch seconds, once merged.
+    merged_at: Option<i64>,
+    /// Epoch seconds, once merged or closed.
+    closed_at: Option<i64>,
     draft: bool,
     user: String,
     created_at: i64,
@@ -64,12 +71,54 @@ impl Pulls {
             .get_mut(repo)
             .and_then(|v| v.iter_mut().find(|p| p.number == number))
         {
+            let now = crate::clock::now_epoch();
             p.open = false;
             p.merged = true;
             p.head_sha = head;
             p.merge_commit_sha = Some(landed);
+            p.merged_at = Some(now);
+            p.closed_at = Some(now);
         }
     }
+
+    /// Closes `number` without merging, keeping `head` as its last head.
+    pub(crate) fn set_closed(&mut self, repo: &str, number: u64, head: String) {
+        if let Some(p) = self
+            .by_repo
+            .get_mut(repo)
+            .and_then(|v| v.iter_mut().find(|p| p.number == number))
+        {
+            p.open = false;
+            p.head_sha = head;
+            p.closed_at = Some(crate::clock::now_epoch());
+        }
+    }
+}
+
+/// Closes pull request `number` without merging it, as its "Close pull request" button does.
+pub(crate) fn close_pull(
+    state: &SimState,
+    owner: &str,
+    repo: &str,
+    number: u64,
+) -> Result<(), SimError> {
+    let entry = state
+        .repo(owner, repo)
+        .ok_or_else(|| SimError::UnknownRepo(format!("{owner}/{repo}")))?;
+    let pr = state
+        .pulls()
+        .get(&entry.key(), number)
+        .ok_or(SimError::UnknownPull(number))?;
+    if !pr.open {
+        return Err(SimError::Invalid(format!("#{number} is not open")));
+    }
+    let _guard = entry.lock_writes();
+    let git = git_store::open(&entry.path)?;
+    // The head as of closing; a branch deleted before is shown with its last known head.
+    let head =
+        git_store::branch_head(&git, &pr.head_ref)?.map_or(pr.head_sha.clone(), |h| h.to_string());
+    state.pulls().set_closed(&entry.key(), number, head);
+    Ok(())
 }
 
 fn pr_json(
@@ -93,6 +142,8 @@ fn pr_json(
         "body": pr.body,
         "draft": pr.draft,
         "merged": pr.merged,
+        "merged_at": pr.merged_at.map(crate::clock::rfc3339),
+        "closed_at": pr.closed_at.map(crate::clock::rfc3339),
         "merge_commit_sha": pr.merge_commit_sha,
         "user": { "login": pr.user },
         "created_at": crate::clock::rfc3339(pr.created_at),
@@ -282,6 +333,8 @@ pub(crate) async fn create(
             open: true,
             merged: false,
             merge_commit_sha: None,
+            merged_at: None,
+            closed_at: None,
             draft: req.draft,
             user,
             created_at: crate::clock::now_epoch(),

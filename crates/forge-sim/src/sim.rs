@@ -399,6 +399,11 @@ impl Sim {
         self.merge_pull_with(owner, repo, number, MergeMethod::Merge)
     }
 
+    /// Closes pull request `number` without merging it; its branch stays as it is.
+    pub fn close_pull(&self, owner: &str, repo: &str, number: u64) -> Result<(), SimError> {
+        crate::pulls::close_pull(&self.state, owner, repo, number)
+    }
+
     /// Merges pull request `number` by `method` and returns the new head of its base branch.
     pub fn merge_pull_with(
         &self,

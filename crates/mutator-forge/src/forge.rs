@@ -49,6 +49,28 @@ pub struct ReviewRequest {
     pub reused: bool,
 }
 
+/// Where a pull or merge request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    /// Still waiting for a decision: commits pushed to its branch join it.
+    Open,
+    /// Merged into its base (by a merge commit, a squash or a rebase).
+    Merged,
+    /// Closed without merging: its change was dropped.
+    Closed,
+}
+
+/// A pull or merge request of a branch, in whatever state it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewStatus {
+    pub number: u64,
+    pub url: String,
+    pub state: ReviewState,
+    /// The head commit it shows: the branch head while it is open, the head it was merged or
+    /// closed with afterwards (the forges stop following the branch then).
+    pub head: Option<CommitId>,
+}
+
 /// The pull or merge request through which a commit reached its branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LandedReview {
@@ -163,6 +185,58 @@ pub trait Forge: Send + Sync {
 
     /// Creates `branch` at `at`; fails with [`ForgeError::Conflict`] when it already exists.
     async fn create_branch(&self, branch: &BranchName, at: &CommitId) -> Result<(), ForgeError>;
+
+    /// Whether `commit` is contained in `base`: it is `base` or one of its ancestors, so a
+    /// branch at `commit` holds nothing that `base` lacks.
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        // A forge that cannot compare knows only the obvious case. Answering "not contained"
+        // otherwise is the safe side: the caller then leaves the branch's commits where they are.
+        Ok(base == commit)
+    }
+
+    /// Moves `branch` forward from `from` to `to`, a commit that contains `from`, so that no
+    /// commit leaves the branch (a fast-forward: never forced). Fails with
+    /// [`ForgeError::Conflict`] when the branch is no longer where the move can be a
+    /// fast-forward (someone committed on it, or deleted it, since it was read).
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        let _ = (branch, from, to);
+        Err(ForgeError::Rejected(
+            "this repository kind cannot move branches".to_owned(),
+        ))
+    }
+
+    /// Points `branch` at `to` although its head `from` has commits that `to` lacks: those
+    /// commits leave the branch. For a review branch whose review was closed or squashed,
+    /// never for one that waits. Fails with [`ForgeError::Conflict`] when the branch is no
+    /// longer at `from`; backends whose forge has no compare-and-swap for this check the head
+    /// just before the move, and say so.
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        let _ = (branch, from, to);
+        Err(ForgeError::Rejected(
+            "this repository kind cannot move branches".to_owned(),
+        ))
+    }
+
+    /// The newest pull/merge request from `head` into `base`, in any state; `None` when there
+    /// is none, and always on forges without pull or merge requests (plain git).
+    async fn latest_review(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> Result<Option<ReviewStatus>, ForgeError> {
+        let _ = (head, base);
+        Ok(None)
+    }
 
     /// Opens a pull/merge request from `head` into `base`, or returns the open one.
     async fn open_review(

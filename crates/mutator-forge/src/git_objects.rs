@@ -21,6 +21,11 @@ pub(crate) fn info(commit: &git2::Commit<'_>) -> CommitInfo {
     }
 }
 
+/// Whether `commit` is `base` or one of its ancestors.
+pub(crate) fn contains(repo: &Repository, base: Oid, commit: Oid) -> Result<bool, git2::Error> {
+    Ok(base == commit || repo.graph_descendant_of(base, commit)?)
+}
+
 /// Up to `limit` commits along first parents from `from` (inclusive), newest first. Reading a
 /// commit object reads its message and parents, never its tree.
 pub(crate) fn first_parents(

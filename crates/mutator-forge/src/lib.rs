@@ -18,7 +18,8 @@ mod remote_git;
 
 pub use error::ForgeError;
 pub use forge::{
-    CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, Signature,
+    CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, ReviewState,
+    ReviewStatus, Signature,
 };
 pub use github::GitHub;
 pub use gitlab::GitLab;

@@ -16,6 +16,9 @@ use crate::error::ForgeError;
 use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, Signature};
 use crate::git_objects::{self, changed_files, info};
 
+mod moves;
+use moves::{Move, move_branch};
+
 /// A bare repository on local disk.
 #[derive(Debug, Clone)]
 pub struct LocalGit {
@@ -304,6 +307,38 @@ impl Forge for LocalGit {
             }
         })
         .await
+    }
+
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        let (base, commit) = (oid(base)?, oid(commit)?);
+        self.blocking(move |this, repo| {
+            git_objects::contains(repo, base, commit).map_err(|e| this.err(e))
+        })
+        .await
+    }
+
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        let (branch, from, to) = (branch.clone(), oid(from)?, oid(to)?);
+        self.blocking(move |this, repo| {
+            move_branch(this, repo, &branch, from, to, Move::FastForward)
+        })
+        .await
+    }
+
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        let (branch, from, to) = (branch.clone(), oid(from)?, oid(to)?);
+        self.blocking(move |this, repo| move_branch(this, repo, &branch, from, to, Move::Reset))
+            .await
     }
 
     async fn recent_commits(

@@ -174,6 +174,7 @@ pub enum MutationStatus {
 
 /// Where a change waits for review.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ReviewView {
     /// The review branch, `gitops/<application>/<environment>`.
     pub branch: String,
@@ -185,6 +186,35 @@ pub struct ReviewView {
     /// An open request for the same branch was found and updated instead of a new one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reused: Option<bool>,
+    /// Set when the branch was started afresh from the base branch before this change: its
+    /// last pull/merge request had ended with commits the base branch lacks. (A branch whose
+    /// review was merged is only moved forward onto the base branch, which drops nothing.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<RestartView>,
+}
+
+/// A review branch started afresh: the commits that left it, and the review that ended with
+/// them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartView {
+    /// The branch's head before. Its commits that the base branch lacks are no longer on the
+    /// branch; the ended review still shows them.
+    pub previous_head: String,
+    /// The pull or merge request that ended with that head.
+    pub number: u64,
+    pub url: String,
+    pub state: EndedReview,
+}
+
+/// How a review ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndedReview {
+    /// Closed without merging: its change was dropped, and stays dropped.
+    Closed,
+    /// Merged by squash or rebase: its changes are in the base branch as other commits.
+    Merged,
 }
 
 /// The commit that holds the change (on `noop` and `dry-run`: the current head).

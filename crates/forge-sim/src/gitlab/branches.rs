@@ -1,12 +1,18 @@
-//! `GET /projects/:id/repository/branches/:branch` and `POST /projects/:id/repository/branches`
-//! (forge-facts §G.3).
+//! `GET /projects/:id/repository/branches/:branch`, `POST /projects/:id/repository/branches`
+//! (forge-facts §G.3) and `DELETE /projects/:id/repository/branches/:branch`.
+//!
+//! Delete follows `lib/api/branches.rb`: an unknown branch is `404 Branch Not Found` (its
+//! `find_branch!`), success is `204` with no body. The default branch answers 405 `Cannot
+//! remove HEAD branch`, as GitLab's delete service did before default branches became
+//! protected by default (today's answer for a protected branch is also a refusal; its exact
+//! text is a guess). The `If-Unmodified-Since` precondition is not simulated.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use git2::{Oid, Repository};
 use serde_json::{Value, json};
 
@@ -99,6 +105,29 @@ pub(crate) async fn create_branch(
         }
         let body = branch_json(&base, &project, &repo, &branch, target)?;
         Ok(json_response(StatusCode::CREATED, &body))
+    })
+    .await
+}
+
+/// `DELETE .../repository/branches/:branch` → 204.
+pub(crate) async fn delete_branch(
+    State(state): State<GlState>,
+    Path((id, branch)): Path<(String, String)>,
+) -> Result<Response, GlError> {
+    let project = state.project_or_404(&id)?;
+    blocking(move || {
+        let _guard = project.lock_writes();
+        let repo = project.open()?;
+        git_store::branch_head(&repo, &branch)?.ok_or_else(|| GlError::not_found("Branch"))?;
+        if git_store::default_branch(&repo).as_deref() == Some(branch.as_str()) {
+            return Err(GlError::message(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Cannot remove HEAD branch",
+            ));
+        }
+        repo.find_reference(&format!("refs/heads/{branch}"))?
+            .delete()?;
+        Ok(StatusCode::NO_CONTENT.into_response())
     })
     .await
 }

@@ -4,9 +4,10 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use git2::{DiffFindOptions, Oid, Repository};
-use serde_json::{Value, json};
+use git2::{Oid, Repository};
+use serde_json::Value;
 
+use super::diffs::diff_items;
 use super::error::GlError;
 use super::history::{Walk, commit_page, resolve_ref};
 use super::json::{commit_detail_json, commit_json};
@@ -110,22 +111,6 @@ pub(crate) async fn get_one(
     .await
 }
 
-fn mode_text(mode: git2::FileMode) -> String {
-    match mode {
-        git2::FileMode::Unreadable => "0".to_owned(),
-        m => format!("{:o}", u32::from(m)),
-    }
-}
-
-/// The hunks of a patch without its `diff --git`/`index`/`---`/`+++` header lines.
-fn hunks_only(patch_text: &str) -> String {
-    match patch_text.find("\n@@") {
-        Some(i) => patch_text.get(i + 1..).unwrap_or_default().to_owned(),
-        None if patch_text.starts_with("@@") => patch_text.to_owned(),
-        None => String::new(),
-    }
-}
-
 /// `GET .../repository/commits/:sha/diff`: changes against the first parent, renames detected.
 pub(crate) async fn diff(
     State(state): State<GlState>,
@@ -135,51 +120,12 @@ pub(crate) async fn diff(
     blocking(move || {
         let repo = project.open()?;
         let commit = repo.find_commit(find(&repo, &sha)?)?;
-        let tree = commit.tree()?;
         let parent_tree = match commit.parents().next() {
             Some(p) => Some(p.tree()?),
             None => None,
         };
-        let mut diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
-        diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
-        let mut items = Vec::new();
-        for (idx, delta) in diff.deltas().enumerate() {
-            let path_of = |f: git2::DiffFile<'_>| {
-                f.path()
-                    .map(|p| p.to_string_lossy().replace('\\', "/"))
-                    .unwrap_or_default()
-            };
-            let text = match git2::Patch::from_diff(&diff, idx)? {
-                Some(mut patch) => hunks_only(&String::from_utf8_lossy(&patch.to_buf()?)),
-                None => String::new(),
-            };
-            let status = delta.status();
-            items.push(json!({
-                "old_path": path_of(delta.old_file()),
-                "new_path": path_of(delta.new_file()),
-                "a_mode": mode_text(delta.old_file().mode()),
-                "b_mode": mode_text(delta.new_file().mode()),
-                "new_file": status == git2::Delta::Added,
-                "renamed_file": status == git2::Delta::Renamed,
-                "deleted_file": status == git2::Delta::Deleted,
-                "generated_file": false,
-                "diff": text,
-            }));
-        }
+        let items = diff_items(&repo, parent_tree.as_ref(), &commit.tree()?)?;
         Ok(json_response(StatusCode::OK, &Value::Array(items)))
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_patch_headers() {
-        let patch =
-            "diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n";
-        assert_eq!(hunks_only(patch), "@@ -1 +1 @@\n-a\n+b\n");
-        assert_eq!(hunks_only("Binary files differ\n"), "");
-    }
 }

@@ -270,4 +270,10 @@ impl GitlabControl {
         let project = self.project(project)?;
         merge_requests::merge(&self.state, &project, iid)
     }
+
+    /// Closes `!iid` without merging it; its source branch stays as it is.
+    pub fn close_merge_request(&self, project: &str, iid: u64) -> Result<(), SimError> {
+        let project = self.project(project)?;
+        merge_requests::close(&self.state, &project, iid)
+    }
 }

@@ -31,6 +31,10 @@ pub(crate) fn router() -> Router<GlState> {
             "/_sim/projects/{project}/merge_requests/{iid}/merge",
             post(merge),
         )
+        .route(
+            "/_sim/projects/{project}/merge_requests/{iid}/close",
+            post(close),
+        )
         .route("/_sim/tokens", post(add_token))
         .route("/_sim/rate-limit", put(set_rate_limit))
         .route("/_sim/faults", put(set_faults).delete(clear_faults))
@@ -150,6 +154,14 @@ async fn merge(
 ) -> Result<Response, ControlError> {
     let sha = control(state).merge_merge_request(&project, iid)?;
     Ok(json_response(StatusCode::OK, &json!({ "sha": sha })))
+}
+
+async fn close(
+    State(state): State<GlState>,
+    Path((project, iid)): Path<(String, u64)>,
+) -> Result<Response, ControlError> {
+    control(state).close_merge_request(&project, iid)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn api_scope() -> Vec<String> {

@@ -1,6 +1,9 @@
-//! Merge requests: list, create, get, and the control hook that merges one (forge-facts §G.4).
+//! Merge requests: list, create, get, and the control hooks that merge or close one
+//! (forge-facts §G.4).
 //!
-//! Merge requests live in memory; `sha` is read from the source branch whenever one is shown.
+//! Merge requests live in memory. `sha` (GitLab's diff head SHA) is read from the source branch
+//! whenever an open one is shown; a merged or closed one keeps the head it had then, since
+//! GitLab refreshes only open merge requests on a push to their source branch.
 
 use std::collections::BTreeMap;
 
@@ -57,6 +60,8 @@ pub struct MergeRequest {
     pub author: String,
     /// Set when merged through [`super::GitlabControl::merge_merge_request`].
     pub merge_commit_sha: Option<String>,
+    /// The source branch's head when it was merged or closed (`None` while open).
+    pub final_sha: Option<String>,
     /// Epoch seconds.
     pub created_at: i64,
 }
@@ -87,23 +92,36 @@ impl MergeRequests {
         self.by_project.get(&project).cloned().unwrap_or_default()
     }
 
-    fn set_merged(&mut self, project: u64, iid: u64, merge_commit: String) {
-        if let Some(mr) = self
-            .by_project
-            .get_mut(&project)
-            .and_then(|list| list.iter_mut().find(|m| m.iid == iid))
-        {
+    fn set_merged(&mut self, project: u64, iid: u64, merge_commit: String, head: String) {
+        if let Some(mr) = self.find_mut(project, iid) {
             mr.state = MergeRequestState::Merged;
             mr.merge_commit_sha = Some(merge_commit);
+            mr.final_sha = Some(head);
         }
+    }
+
+    fn set_closed(&mut self, project: u64, iid: u64, head: Option<String>) {
+        if let Some(mr) = self.find_mut(project, iid) {
+            mr.state = MergeRequestState::Closed;
+            mr.final_sha = head;
+        }
+    }
+
+    fn find_mut(&mut self, project: u64, iid: u64) -> Option<&mut MergeRequest> {
+        self.by_project
+            .get_mut(&project)
+            .and_then(|list| list.iter_mut().find(|m| m.iid == iid))
     }
 }
 
 fn mr_json(base: &str, project: &Project, repo: &Repository, mr: &MergeRequest) -> Value {
-    let sha = git_store::branch_head(repo, &mr.source_branch)
-        .ok()
-        .flatten()
-        .map(|o| o.to_string());
+    let sha = match mr.state {
+        MergeRequestState::Opened => git_store::branch_head(repo, &mr.source_branch)
+            .ok()
+            .flatten()
+            .map(|o| o.to_string()),
+        _ => mr.final_sha.clone(),
+    };
     json!({
         "id": mr.id,
         "iid": mr.iid,
@@ -246,6 +264,7 @@ pub(crate) async fn create(
                 state: MergeRequestState::Opened,
                 author: caller.username.clone(),
                 merge_commit_sha: None,
+                final_sha: None,
                 created_at: crate::clock::now_epoch(),
             };
             all.by_project
@@ -322,6 +341,25 @@ pub(crate) fn merge(state: &GitlabState, project: &Project, iid: u64) -> Result<
     drop(guard);
     state
         .merge_requests()
-        .set_merged(project.id, iid, oid.to_string());
+        .set_merged(project.id, iid, oid.to_string(), source.to_string());
     Ok(oid.to_string())
+}
+
+/// Closes `!iid` without merging it; its source branch stays as it is.
+pub(crate) fn close(state: &GitlabState, project: &Project, iid: u64) -> Result<(), SimError> {
+    let mr = state
+        .merge_requests()
+        .get(project.id, iid)
+        .ok_or(SimError::UnknownPull(iid))?;
+    if mr.state != MergeRequestState::Opened {
+        return Err(SimError::Invalid(format!(
+            "!{iid} is {}",
+            mr.state.as_str()
+        )));
+    }
+    let _guard = project.lock_writes();
+    let repo = project.open()?;
+    let head = git_store::branch_head(&repo, &mr.source_branch)?.map(|h| h.to_string());
+    state.merge_requests().set_closed(project.id, iid, head);
+    Ok(())
 }

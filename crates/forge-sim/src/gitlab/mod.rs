@@ -52,7 +52,11 @@
 //!   client relies on that). A bad `ref` answers `404 Commit Not Found` (GitLab's handler).
 //!   `HEAD` answers the same `X-Gitlab-*` headers without a body; `raw` defaults `ref` to HEAD.
 //! - **Branches** (§G.3): create answers 201; "Branch already exists", "Invalid reference name:
-//!   <ref>" are 400.
+//!   <ref>" are 400. Delete answers 204, `404 Branch Not Found`, and 405 "Cannot remove HEAD
+//!   branch" for the default branch.
+//! - **Compare**: `commits` are `git log from..to` (GitLab's `Gitlab::Git::Compare`), oldest
+//!   first; `diffs` from the merge base (or `from` with `straight=true`); unknown refs are
+//!   `404 Ref Not Found`. No answer cache, no size limits.
 //! - **Commit lists**: newest first over the whole history (topological, then time), with
 //!   `X-Page`, `X-Per-Page`, `X-Next-Page` (empty on the last page), `X-Prev-Page`; `per_page`
 //!   is clamped to 1..=100. `ref_name` may be a range `FROM..TO`; `first_parent=true` follows
@@ -66,6 +70,8 @@
 //!   merge method) with GitLab's default merge commit template: `Merge branch 'SOURCE' into
 //!   'TARGET'`, the title, and `See merge request GROUP/PROJECT!IID` (the full reference since
 //!   GitLab 10.0); the template's `%{issues}` line is left out (no issues are simulated).
+//!   [`GitlabControl::close_merge_request`] closes one without merging. A merged or closed
+//!   merge request keeps the `sha` it had then; an open one shows its branch's head.
 //! - **Faults**: latency, a deterministic n-th-request 5xx before or after the handler
 //!   (body `{"message":"<code> <reason>"}`), and foreign pushes fired right after a files or
 //!   branch read of the armed branch (by name, `HEAD` for the default branch, or the branch's
@@ -79,7 +85,9 @@ mod branches;
 mod commit_create;
 mod commit_request;
 mod commits;
+mod compare;
 mod control;
+mod diffs;
 mod error;
 mod files;
 mod foreign;

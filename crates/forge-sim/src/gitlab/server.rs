@@ -21,7 +21,7 @@ use super::error::GlError;
 use super::limits::{RateInfo, http_date};
 use super::state::GitlabState;
 use super::{
-    auth, branches, commit_create, commits, files, http_control, merge_requests, projects,
+    auth, branches, commit_create, commits, compare, files, http_control, merge_requests, projects,
 };
 use crate::error::json_response;
 use crate::faults::FaultTiming;
@@ -44,7 +44,11 @@ pub(crate) fn router(state: GlState) -> Router {
         )
         .route(
             "/api/v4/projects/{id}/repository/branches/{branch}",
-            get(branches::get_branch),
+            get(branches::get_branch).delete(branches::delete_branch),
+        )
+        .route(
+            "/api/v4/projects/{id}/repository/compare",
+            get(compare::compare),
         )
         .route(
             "/api/v4/projects/{id}/repository/files/{file_path}",

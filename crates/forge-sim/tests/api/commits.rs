@@ -274,4 +274,17 @@ fn compare_lists_what_head_has_and_base_lacks_oldest_first() {
         env.get("/repos/acme/gitops/compare/main...nope").status,
         StatusCode::NOT_FOUND
     );
+
+    // A merged branch is behind what it was merged into; a commit against itself identical.
+    let body = env
+        .get(&format!("/repos/acme/gitops/compare/{merge}...{side}"))
+        .json();
+    assert_eq!(body["status"], "behind");
+    assert_eq!(body["ahead_by"], 0);
+    assert_eq!(body["behind_by"], 2);
+    assert_eq!(shas(&body["commits"]), Vec::<String>::new());
+    let body = env
+        .get(&format!("/repos/acme/gitops/compare/{side}...{side}"))
+        .json();
+    assert_eq!(body["status"], "identical");
 }

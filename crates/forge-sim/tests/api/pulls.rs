@@ -240,3 +240,70 @@ fn squash_hook_lands_one_commit_with_githubs_default_message() {
     assert_eq!(message, "Promote payments (#2)\n\n* Add b\n\n* Add c\n");
     assert_eq!(env.get("/repos/acme/gitops/pulls/2").json()["merged"], true);
 }
+
+#[test]
+fn a_closed_pull_request_keeps_the_head_it_had_and_lists_when_it_ended() {
+    let env = env();
+    env.sim
+        .create_branch(OWNER, REPO, "review", "main")
+        .unwrap();
+    let bump = |tag: &str| {
+        env.sim
+            .commit_files(
+                OWNER,
+                REPO,
+                "review",
+                &[("p.yaml", Some(format!("tag: {tag}\n").as_bytes()))],
+                "bump",
+            )
+            .unwrap()
+    };
+    let closed_head = bump("2");
+    assert_eq!(open_pr(&env, "review", "main").status, StatusCode::CREATED);
+    let open = &env.get("/repos/acme/gitops/pulls?state=open").json()[0];
+    assert_eq!(open["merged_at"], serde_json::Value::Null);
+    assert_eq!(open["closed_at"], serde_json::Value::Null);
+
+    env.sim.close_pull(OWNER, REPO, 1).unwrap();
+    assert!(
+        env.sim.close_pull(OWNER, REPO, 1).is_err(),
+        "already closed"
+    );
+    assert!(env.sim.merge_pull(OWNER, REPO, 1).is_err(), "closed");
+    // The branch moves on; the closed pull request no longer follows it.
+    let later = bump("3");
+    let all = env
+        .get("/repos/acme/gitops/pulls?head=acme:review&base=main&state=all")
+        .json();
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    let pr = &all[0];
+    assert_eq!(pr["state"], "closed");
+    assert_eq!(pr["merged"], false);
+    assert_eq!(pr["merged_at"], serde_json::Value::Null);
+    assert!(pr["closed_at"].as_str().unwrap().ends_with('Z'), "{pr}");
+    assert_eq!(pr["head"]["sha"], closed_head);
+    assert_eq!(env.head("review"), later);
+
+    // A new one from the same branch, merged: newest first in the list, with `merged_at`.
+    assert_eq!(open_pr(&env, "review", "main").json()["number"], 2);
+    env.sim.merge_pull(OWNER, REPO, 2).unwrap();
+    let all = env
+        .get("/repos/acme/gitops/pulls?head=acme:review&base=main&state=all")
+        .json();
+    assert_eq!(all[0]["number"], 2);
+    assert_eq!(all[0]["head"]["sha"], later);
+    assert!(all[0]["merged_at"].is_string(), "{}", all[0]);
+    assert_eq!(all[0]["merged_at"], all[0]["closed_at"]);
+    assert_eq!(all[1]["number"], 1);
+
+    // The control surface closes too, and refuses what it cannot close.
+    let http = reqwest::blocking::Client::new();
+    let close = |n: u64| {
+        http.post(env.url(&format!("/_sim/repos/acme/gitops/pulls/{n}/close")))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(close(2), StatusCode::BAD_REQUEST, "merged");
+    assert_eq!(close(7), StatusCode::NOT_FOUND);
+}

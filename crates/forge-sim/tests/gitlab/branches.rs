@@ -77,3 +77,42 @@ fn create_branch_errors() {
     assert_eq!(r.json(), json!({ "error": "ref is missing" }));
     assert!(env.sim.branch_head(PROJECT, "new").unwrap().is_none());
 }
+
+#[test]
+fn delete_branch_then_it_is_gone_and_can_be_created_again() {
+    let env = env();
+    let head = env.head("main");
+    env.sim
+        .create_branch(PROJECT, "gitops/a/production", "main")
+        .unwrap();
+    let url = env.project_url("/repository/branches/gitops%2Fa%2Fproduction");
+    let r = env.call_as(Some(READ), Method::DELETE, &url, Body::None);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "read_api cannot delete");
+    let r = env.call_as(Some(WRITE), Method::DELETE, &url, Body::None);
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.bytes.is_empty());
+    assert!(
+        env.sim
+            .branch_head(PROJECT, "gitops/a/production")
+            .unwrap()
+            .is_none()
+    );
+    let r = env.call_as(Some(WRITE), Method::DELETE, &url, Body::None);
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json(), json!({ "message": "404 Branch Not Found" }));
+    let r = env.post_json(
+        &env.project_url("/repository/branches"),
+        json!({ "branch": "gitops/a/production", "ref": head }),
+    );
+    assert_eq!(r.status, StatusCode::CREATED);
+
+    let r = env.call_as(
+        Some(WRITE),
+        Method::DELETE,
+        &env.project_url("/repository/branches/main"),
+        Body::None,
+    );
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.message(), "Cannot remove HEAD branch");
+    assert_eq!(env.head("main"), head);
+}

@@ -13,6 +13,7 @@ mod branches;
 mod commit_create;
 mod commit_errors;
 mod commits_read;
+mod compare;
 mod control;
 mod files;
 mod foreign;

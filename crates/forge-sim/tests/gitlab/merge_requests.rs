@@ -138,3 +138,73 @@ fn merging_through_the_control_handle() {
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json()["iid"], 2);
 }
+
+#[test]
+fn a_closed_merge_request_keeps_the_sha_it_had() {
+    let env = env();
+    branch_with_change(&env, "gitops/a/production");
+    let closed_head = env.head("gitops/a/production");
+    let created = env.post_json(
+        &mr_url(&env),
+        json!({ "source_branch": "gitops/a/production", "target_branch": "main", "title": "Promote" }),
+    );
+    assert_eq!(created.json()["sha"], closed_head);
+    env.sim.close_merge_request(PROJECT, 1).unwrap();
+    assert!(env.sim.close_merge_request(PROJECT, 1).is_err());
+    assert!(env.sim.merge_merge_request(PROJECT, 1).is_err());
+    env.sim
+        .commit_files(
+            PROJECT,
+            "gitops/a/production",
+            &[("later.txt", Some(&b"l"[..]))],
+            "later",
+        )
+        .unwrap();
+    let later = env.head("gitops/a/production");
+    let listed = env
+        .get(&format!(
+            "{}?source_branch=gitops%2Fa%2Fproduction&target_branch=main&state=all",
+            mr_url(&env)
+        ))
+        .json();
+    assert_eq!(listed[0]["state"], "closed");
+    assert_eq!(
+        listed[0]["sha"], closed_head,
+        "no longer follows the branch"
+    );
+    assert_eq!(
+        env.sim.merge_request(PROJECT, 1).unwrap().state,
+        MergeRequestState::Closed
+    );
+
+    // A merged one keeps the head it was merged with.
+    let r = env.post_json(
+        &mr_url(&env),
+        json!({ "source_branch": "gitops/a/production", "target_branch": "main", "title": "Again" }),
+    );
+    assert_eq!(r.json()["iid"], 2);
+    env.sim.merge_merge_request(PROJECT, 2).unwrap();
+    env.sim
+        .commit_files(
+            PROJECT,
+            "gitops/a/production",
+            &[("after.txt", Some(&b"a"[..]))],
+            "after",
+        )
+        .unwrap();
+    let merged = env.get(&env.project_url("/merge_requests/2")).json();
+    assert_eq!(merged["state"], "merged");
+    assert_eq!(merged["sha"], later);
+    assert_ne!(env.head("gitops/a/production"), later);
+
+    let http = reqwest::blocking::Client::new();
+    let url = format!(
+        "{}/_sim/projects/{PROJECT_ENC}/merge_requests/2/close",
+        env.sim.base_url()
+    );
+    assert_eq!(
+        http.post(url).send().unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "a merged merge request cannot be closed"
+    );
+}

@@ -10,6 +10,7 @@ mod compare;
 mod graphql;
 mod history;
 mod pacing;
+mod review_branch;
 mod reviews;
 mod settings;
 
@@ -25,7 +26,9 @@ pub use settings::{GITHUB_API, GithubAuth, GithubSettings, clone_url, web_url};
 
 use self::client::{Client, JSON, RAW, encode_path, status_error};
 use crate::error::ForgeError;
-use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest};
+use crate::forge::{
+    CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, ReviewStatus,
+};
 
 /// A repository on GitHub.
 pub struct GitHub {
@@ -303,6 +306,36 @@ impl Forge for GitHub {
             }
             _ => Err(status_error(&reply, &format!("creating branch {branch}"))),
         }
+    }
+
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        review_branch::contains(self, base, commit).await
+    }
+
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        review_branch::move_branch(self, branch, from, to, review_branch::Move::FastForward).await
+    }
+
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        review_branch::move_branch(self, branch, from, to, review_branch::Move::Reset).await
+    }
+
+    async fn latest_review(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> Result<Option<ReviewStatus>, ForgeError> {
+        review_branch::latest_review(self, head, base).await
     }
 
     async fn open_review(

@@ -8,6 +8,7 @@
 //! commit was not learnt while reading it).
 
 mod client;
+mod review_branch;
 mod reviews;
 mod settings;
 
@@ -27,7 +28,9 @@ pub use settings::{GITLAB_API, GitlabAuth, GitlabSettings, clone_url};
 
 use self::client::{Client, encode_segment, status_error};
 use crate::error::ForgeError;
-use crate::forge::{CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest};
+use crate::forge::{
+    CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, ReviewStatus,
+};
 
 /// Files whose last commit is remembered between a read and the commit that follows it.
 const LAST_COMMIT_CACHE: usize = 4096;
@@ -560,6 +563,36 @@ impl Forge for GitLab {
             }
             _ => Err(status_error(&reply, &format!("creating branch {branch}"))),
         }
+    }
+
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        review_branch::contains(self, base, commit).await
+    }
+
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        review_branch::move_branch(self, branch, from, to, review_branch::Move::FastForward).await
+    }
+
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        review_branch::move_branch(self, branch, from, to, review_branch::Move::Reset).await
+    }
+
+    async fn latest_review(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> Result<Option<ReviewStatus>, ForgeError> {
+        review_branch::latest_review(self, head, base).await
     }
 
     async fn open_review(

@@ -288,6 +288,46 @@ impl NewCommit {
     }
 }
 
+impl RemoteGit {
+    /// Pushes `to` onto `branch` if the remote's head is still `from`: the moves of
+    /// [`Forge::fast_forward`] and [`Forge::reset_branch`].
+    async fn move_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+        mode: push::Mode,
+    ) -> Result<(), ForgeError> {
+        let (branch, from, to) = (branch.clone(), oid(from)?, oid(to)?);
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, from, deadline)?;
+            mirror::ensure_commit(repo, shared, to, deadline)?;
+            let forward = git_objects::contains(repo, to, from).map_err(|e| shared.local(e))?;
+            if mode == push::Mode::FastForward && !forward {
+                return Err(ForgeError::Rejected(format!(
+                    "moving {branch} from {from} to {to} is not a fast-forward"
+                )));
+            }
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                to,
+                Some(from),
+                mode,
+                deadline,
+            )? {
+                push::Outcome::Pushed => {
+                    mirror::set_tracking(repo, branch.as_str(), to).map_err(|e| shared.local(e))
+                }
+                push::Outcome::Moved(now) => Err(conflict(&branch, Some(from), now)),
+                push::Outcome::Refused(why) => Err(ForgeError::Rejected(why)),
+            }
+        })
+        .await
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -356,7 +396,15 @@ impl Forge for RemoteGit {
         self.run(move |shared, repo, deadline| {
             let new = commit.write(shared, repo, deadline)?;
             let (branch, parent) = (&commit.branch, commit.parent);
-            match push::push(repo, shared, branch.as_str(), new, parent, deadline)? {
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                new,
+                parent,
+                push::Mode::FastForward,
+                deadline,
+            )? {
                 push::Outcome::Pushed => {
                     mirror::set_tracking(repo, branch.as_str(), new)
                         .map_err(|e| shared.local(e))?;
@@ -421,6 +469,35 @@ impl Forge for RemoteGit {
         .await
     }
 
+    async fn contains(&self, base: &CommitId, commit: &CommitId) -> Result<bool, ForgeError> {
+        let (base, commit) = (oid(base)?, oid(commit)?);
+        self.run(move |shared, repo, deadline| {
+            mirror::ensure_commit(repo, shared, base, deadline)?;
+            mirror::ensure_commit(repo, shared, commit, deadline)?;
+            git_objects::contains(repo, base, commit).map_err(|e| shared.local(e))
+        })
+        .await
+    }
+
+    async fn fast_forward(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        self.move_branch(branch, from, to, push::Mode::FastForward)
+            .await
+    }
+
+    async fn reset_branch(
+        &self,
+        branch: &BranchName,
+        from: &CommitId,
+        to: &CommitId,
+    ) -> Result<(), ForgeError> {
+        self.move_branch(branch, from, to, push::Mode::Forced).await
+    }
+
     async fn recent_commits(
         &self,
         from: &CommitId,
@@ -466,7 +543,15 @@ impl Forge for RemoteGit {
         let branch = branch.clone();
         self.run(move |shared, repo, deadline| {
             mirror::ensure_commit(repo, shared, at, deadline)?;
-            match push::push(repo, shared, branch.as_str(), at, None, deadline)? {
+            match push::push(
+                repo,
+                shared,
+                branch.as_str(),
+                at,
+                None,
+                push::Mode::FastForward,
+                deadline,
+            )? {
                 push::Outcome::Pushed => {
                     mirror::set_tracking(repo, branch.as_str(), at).map_err(|e| shared.local(e))
                 }

@@ -10,6 +10,9 @@
 //!    the update if the ref no longer has it when it takes the ref lock;
 //! 3. the push is not forced, so the remote's fast-forward check holds as well.
 //!
+//! A review branch that is started afresh ([`crate::Forge::reset_branch`]) is the one forced
+//! push: checks 1 and 2 still hold (a lease on the head that was read), only the third is off.
+//!
 //! A refusal is told apart by state, not by the server's wording: after one, the branch is
 //! listed again; if it moved, the caller re-reads and re-applies (a conflict), otherwise the
 //! remote refused the change itself (a hook, a protected branch).
@@ -35,6 +38,14 @@ pub(crate) enum Outcome {
     Refused(String),
 }
 
+/// Whether a push may move a branch to a commit that does not contain its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    FastForward,
+    /// Still only from the expected head: a lease, never a blind overwrite.
+    Forced,
+}
+
 /// Pushes `new` to `refs/heads/<branch>` if the remote's head is `expected` (`None`: the
 /// branch must not exist yet).
 pub(crate) fn push(
@@ -43,6 +54,7 @@ pub(crate) fn push(
     branch: &str,
     new: Oid,
     expected: Option<Oid>,
+    mode: Mode,
     deadline: Instant,
 ) -> Result<Outcome, ForgeError> {
     let refname = format!("refs/heads/{branch}");
@@ -85,7 +97,10 @@ pub(crate) fn push(
     let mut options = PushOptions::new();
     options.remote_callbacks(cb);
     let mut remote = repo.find_remote(REMOTE).map_err(|e| shared.local(e))?;
-    let spec = format!("{new}:{refname}");
+    let spec = match mode {
+        Mode::FastForward => format!("{new}:{refname}"),
+        Mode::Forced => format!("+{new}:{refname}"),
+    };
     let result = remote.push(&[spec.as_str()], Some(&mut options));
     drop(options);
     match result {

@@ -10,6 +10,8 @@ mod lane;
 mod orders;
 pub mod pins;
 mod replay;
+mod review;
+mod review_branch;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -18,16 +20,17 @@ use std::time::Duration;
 
 use mutator_core::message::MUTATION_ID;
 use mutator_core::{AppName, BranchName, EnvName, MutationId, RepoName};
-use mutator_forge::{Forge, ForgeError, Signature};
+use mutator_forge::{Forge, Signature};
 use mutator_render::Catalog;
 
 pub use error::ServiceError;
 pub use intent::{Intent, UpdateKind};
 
 use self::lane::{JobParts, Lanes};
+use self::review_branch::ReviewLocks;
 use self::snapshot::Snapshot;
 
-use crate::api::{CommitView, MutationResponse, MutationStatus, ReviewView};
+use crate::api::{CommitView, MutationResponse, MutationStatus};
 use crate::config::{EnvMode, RepositorySettings};
 
 /// How far back the branch history is searched for an Idempotency-Key.
@@ -73,6 +76,7 @@ pub struct Mutator {
     default_repo: RepoName,
     catalog: Catalog,
     lanes: Lanes,
+    review_locks: ReviewLocks,
 }
 
 impl Mutator {
@@ -87,6 +91,7 @@ impl Mutator {
             default_repo,
             catalog,
             lanes: Lanes::new(author),
+            review_locks: ReviewLocks::default(),
         }
     }
 
@@ -127,12 +132,44 @@ impl Mutator {
         digest: &str,
         dry_run: bool,
     ) -> Result<Outcome, ServiceError> {
-        self.apply_on(repo, branch, true, intent, caller, digest, dry_run)
+        if dry_run {
+            return self
+                .dry_run(repo, branch, &intent, mutation_id(caller))
+                .await;
+        }
+        if let Some(replayed) = self.replayed(repo, branch, &intent, caller, digest).await? {
+            return Ok(replayed);
+        }
+        self.submit(repo, branch, true, intent, caller, digest)
             .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn apply_on(
+    /// The answer already in `branch`'s history for the caller's Idempotency-Key, if any.
+    async fn replayed(
+        &self,
+        repo: &Arc<Repository>,
+        branch: &BranchName,
+        intent: &Intent,
+        caller: &Caller,
+        digest: &str,
+    ) -> Result<Option<Outcome>, ServiceError> {
+        let Some(key) = &caller.key else {
+            return Ok(None);
+        };
+        match repo
+            .forge
+            .find_by_trailer(branch, MUTATION_ID, key.as_str(), REPLAY_WINDOW)
+            .await?
+        {
+            Some(found) => replay::answer(repo, branch, intent, found, key, digest)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Queues the change on the lane of (repository, branch) and waits for its commit.
+    async fn submit(
         &self,
         repo: &Arc<Repository>,
         branch: &BranchName,
@@ -140,36 +177,19 @@ impl Mutator {
         intent: Intent,
         caller: &Caller,
         digest: &str,
-        dry_run: bool,
     ) -> Result<Outcome, ServiceError> {
-        let forge = repo.forge.as_ref();
-        let mutation_id = match &caller.key {
-            Some(key) => key.to_string(),
-            None => uuid::Uuid::now_v7().to_string(),
-        };
-        if dry_run {
-            return self.dry_run(repo, branch, &intent, mutation_id).await;
-        }
-        if let Some(key) = &caller.key
-            && let Some(found) = forge
-                .find_by_trailer(branch, MUTATION_ID, key.as_str(), REPLAY_WINDOW)
-                .await?
-        {
-            return replay::answer(repo, branch, &intent, found, key, digest).await;
-        }
         let job = JobParts {
             intent,
             requested_by: caller.requested_by.clone(),
             digest: digest.to_owned(),
-            mutation_id,
+            mutation_id: mutation_id(caller),
         };
         self.lanes.submit(repo, branch, skip_ci, job).await
     }
 
     /// Applies a change to one environment the way its policy says: committed to `base`
-    /// (`direct`), or on the branch `gitops/<application>/<environment>` with a pull or merge
-    /// request into `base` (`review`; reused while it is open). Forges without pull requests
-    /// (plain git) keep the review branch and say so.
+    /// (`direct`), or on its review branch with a pull or merge request into `base`
+    /// (`review`, see [`review`]).
     #[allow(clippy::too_many_arguments)]
     pub async fn apply_to_environment(
         &self,
@@ -187,59 +207,15 @@ impl Mutator {
                 .apply(repo, base, intent, caller, digest, dry_run)
                 .await;
         }
-        let forge = repo.forge.as_ref();
-        let review = BranchName::parse(format!("gitops/{app}/{env}"))
-            .map_err(|e| ServiceError::Forge(ForgeError::Rejected(e.to_string())))?;
-        if forge.head(&review).await?.is_none() {
-            if dry_run {
-                // Nothing is created for a dry run: plan on the base the branch would start from.
-                return self.apply(repo, base, intent, caller, digest, true).await;
-            }
-            let base_head = repo.head(base).await?;
-            match forge.create_branch(&review, &base_head).await {
-                Ok(()) | Err(ForgeError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let mut outcome = self
-            .apply_on(
-                repo,
-                &review,
-                repo.settings.skip_ci_on_review,
-                intent,
-                caller,
-                digest,
-                dry_run,
-            )
-            .await?;
-        if dry_run {
-            return Ok(outcome);
-        }
-        let title = outcome
-            .response
-            .commit
-            .message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .replace(" [skip ci]", "");
-        let body = format!(
-            "Requested through gitops-mutator for {app} in {env}.\n\nMerging this applies the change; closing it drops it."
-        );
-        let request = match forge.open_review(&review, base, &title, &body).await {
-            Ok(r) => Some(r),
-            // Plain git has no pull requests: the branch is the review.
-            Err(ForgeError::Rejected(_)) => None,
-            Err(e) => return Err(e.into()),
+        let change = review::Change {
+            repo,
+            base,
+            app,
+            env,
+            caller,
+            digest,
         };
-        outcome.response.status = MutationStatus::ReviewRequested;
-        outcome.response.review = Some(ReviewView {
-            branch: review.to_string(),
-            url: request.as_ref().map(|r| r.url.clone()),
-            number: request.as_ref().map(|r| r.number),
-            reused: request.as_ref().map(|r| r.reused),
-        });
-        Ok(outcome)
+        self.apply_by_review(change, intent, dry_run).await
     }
 
     async fn dry_run(
@@ -272,6 +248,14 @@ impl Mutator {
             created: false,
             replayed: false,
         })
+    }
+}
+
+/// The caller's Idempotency-Key, or a new id for a request without one.
+fn mutation_id(caller: &Caller) -> String {
+    match &caller.key {
+        Some(key) => key.to_string(),
+        None => uuid::Uuid::now_v7().to_string(),
     }
 }
 
