@@ -1,45 +1,57 @@
 //! Staying under GitHub's secondary limit for content creation instead of running into it.
 //! GitHub documents "generally no more than 80 content-generating requests per minute and no
 //! more than 500 per hour" (forge-facts §D.2), answers more with 403/429 and a `retry-after`,
-//! and warns that integrations which keep hitting it may be banned. Writes are spaced here so
-//! that a busy lane never sees the limit: the requests simply wait for a slot, and the lane's
-//! next batch grows meanwhile, so throughput comes from batch size, not from request rate.
+//! and warns that integrations which keep hitting it may be banned.
+//!
+//! Writes are spaced evenly (a generic cell rate algorithm: one slot every 60 s / 76, with a
+//! burst of four, so no rolling minute ever holds more than 80). Even spacing matters: a plain
+//! "80 per rolling minute" lets 80 writes through in a few seconds and then stalls the lane for
+//! the rest of the minute, longer than a caller waits. While writes wait, the lane's next
+//! batch grows, so throughput comes from batch size, not request rate. The hourly figure is
+//! not paced here (that would mean one write per 7.2 s from the first one on); when GitHub
+//! answers it, its `retry-after` is honoured like any rate limit.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(3600);
+/// Content-creating requests per minute this pacer lets through at most.
+const PER_MINUTE: u32 = 80;
+/// Writes that may go back to back after a quiet spell (a scaffold with its review).
+const BURST: u32 = 4;
 
-/// Content-creating requests allowed per rolling minute and per rolling hour.
 pub(super) struct Pacer {
-    per_minute: usize,
-    per_hour: usize,
-    /// When each request of the last hour was let through, oldest first.
-    sent: Mutex<VecDeque<Instant>>,
+    /// Time between slots.
+    interval: Duration,
+    /// How far ahead of schedule a request may run: `BURST` slots.
+    tolerance: Duration,
+    /// When the next slot is due if requests arrived exactly on schedule.
+    due: Mutex<Option<Instant>>,
 }
 
 impl Pacer {
-    /// GitHub's documented figures.
+    /// GitHub's documented per-minute figure, burst included.
     pub(super) fn github() -> Self {
-        Self::new(80, 500)
+        Self::new(PER_MINUTE, BURST)
     }
 
-    pub(super) fn new(per_minute: usize, per_hour: usize) -> Self {
+    /// At most `per_minute` slots in any rolling minute, `burst` of them back to back.
+    pub(super) fn new(per_minute: u32, burst: u32) -> Self {
+        let burst = burst.clamp(1, per_minute.max(1));
+        // Burst plus a steady rate must fit the minute: (per_minute - burst) slots per 60 s.
+        let steady = per_minute.saturating_sub(burst).max(1);
+        let interval = Duration::from_secs(60) / steady;
         Self {
-            per_minute: per_minute.max(1),
-            per_hour: per_hour.max(1),
-            sent: Mutex::new(VecDeque::new()),
+            interval,
+            tolerance: interval * (burst - 1),
+            due: Mutex::new(None),
         }
     }
 
     /// Waits until one more content-creating request fits, and counts it.
     pub(super) async fn slot(&self) {
         loop {
-            let wait = match self.try_take(Instant::now()) {
-                None => return,
-                Some(wait) => wait,
+            let Some(wait) = self.try_take(Instant::now()) else {
+                return;
             };
             tracing::debug!(
                 wait_ms = wait.as_millis() as u64,
@@ -49,30 +61,19 @@ impl Pacer {
         }
     }
 
-    /// Counts a request at `now` if it fits (`None`), else says how long until one does.
+    /// Takes a slot at `now` if one is free (`None`), else says how long until one is.
     fn try_take(&self, now: Instant) -> Option<Duration> {
-        let Ok(mut sent) = self.sent.lock() else {
+        let Ok(mut due) = self.due.lock() else {
             // A poisoned lock only means another request panicked; do not block writes on it.
             return None;
         };
-        while sent.front().is_some_and(|t| now.duration_since(*t) >= HOUR) {
-            sent.pop_front();
+        let next = due.map_or(now, |d| d.max(now));
+        let ahead = next.duration_since(now);
+        if ahead > self.tolerance {
+            return Some(ahead - self.tolerance);
         }
-        let in_minute = sent.len() - sent.partition_point(|t| now.duration_since(*t) >= MINUTE);
-        if in_minute < self.per_minute && sent.len() < self.per_hour {
-            sent.push_back(now);
-            return None;
-        }
-        let minute_free = (in_minute >= self.per_minute)
-            .then(|| sent.get(sent.len() - in_minute))
-            .flatten()
-            .map(|t| (*t + MINUTE).saturating_duration_since(now));
-        let hour_free = (sent.len() >= self.per_hour)
-            .then(|| sent.front())
-            .flatten()
-            .map(|t| (*t + HOUR).saturating_duration_since(now));
-        let wait = minute_free.max(hour_free).unwrap_or(Duration::ZERO);
-        Some(wait.max(Duration::from_millis(1)))
+        *due = Some(next + self.interval);
+        None
     }
 }
 
@@ -80,32 +81,47 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lets_the_limit_through_then_says_when_the_oldest_expires() {
-        let pacer = Pacer::new(3, 100);
-        let start = Instant::now();
-        for i in 0..3 {
-            assert_eq!(pacer.try_take(start + Duration::from_secs(i)), None);
+    /// Takes every slot it can from `start` on, one request each millisecond when allowed,
+    /// and returns when each was let through.
+    fn drive(pacer: &Pacer, start: Instant, span: Duration) -> Vec<Instant> {
+        let mut taken = Vec::new();
+        let mut now = start;
+        while now < start + span {
+            match pacer.try_take(now) {
+                None => taken.push(now),
+                Some(wait) => now += wait,
+            }
         }
-        assert_eq!(
-            pacer.try_take(start + Duration::from_secs(10)),
-            Some(Duration::from_secs(50))
-        );
-        // A minute after the first, one more fits; the next waits for the second.
-        assert_eq!(pacer.try_take(start + MINUTE), None);
-        assert_eq!(pacer.try_take(start + MINUTE), Some(Duration::from_secs(1)));
+        taken
     }
 
     #[test]
-    fn the_hourly_limit_holds_too() {
-        let pacer = Pacer::new(100, 2);
+    fn no_rolling_minute_holds_more_than_the_limit() {
+        let pacer = Pacer::new(80, 4);
         let start = Instant::now();
-        assert_eq!(pacer.try_take(start), None);
-        assert_eq!(pacer.try_take(start + Duration::from_secs(120)), None);
-        assert_eq!(
-            pacer.try_take(start + Duration::from_secs(240)),
-            Some(HOUR - Duration::from_secs(240))
-        );
-        assert_eq!(pacer.try_take(start + HOUR), None);
+        let taken = drive(&pacer, start, Duration::from_secs(600));
+        for (i, t) in taken.iter().enumerate() {
+            let in_minute = taken[i..]
+                .iter()
+                .take_while(|u| u.duration_since(*t) < Duration::from_secs(60))
+                .count();
+            assert!(in_minute <= 80, "{in_minute} in the minute from slot {i}");
+        }
+        // Nearly the whole budget is used: 76 a minute after the burst.
+        assert!(taken.len() >= 760, "{}", taken.len());
+    }
+
+    #[test]
+    fn a_burst_goes_through_then_slots_are_evenly_spaced() {
+        let pacer = Pacer::new(80, 4);
+        let start = Instant::now();
+        for _ in 0..4 {
+            assert_eq!(pacer.try_take(start), None);
+        }
+        let wait = pacer.try_take(start).unwrap();
+        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+        assert_eq!(pacer.try_take(start + wait), None);
+        let next = pacer.try_take(start + wait).unwrap();
+        assert_eq!(next, Duration::from_secs(60) / 76);
     }
 }
