@@ -101,6 +101,11 @@ pub trait Forge: Send + Sync {
         true
     }
 
+    /// Waits until the forge's write budget allows one more commit and sets it aside for the
+    /// caller's next write, so that the wait comes before the caller reads the branch rather
+    /// than between that read and its compare-and-swap write. No budget by default.
+    async fn reserve_write(&self) {}
+
     /// The head of `branch`, or `None` when the branch does not exist.
     async fn head(&self, branch: &BranchName) -> Result<Option<CommitId>, ForgeError>;
 

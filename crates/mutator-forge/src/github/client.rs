@@ -80,7 +80,7 @@ pub(crate) struct Client {
     app: Option<AppInstallation>,
     installation: OnceCell<Octocrab>,
     pub counts: RequestCounts,
-    pacer: Pacer,
+    pub(super) pacer: Pacer,
     owner: String,
     name: String,
 }

@@ -254,6 +254,10 @@ impl Forge for GitHub {
         history::merged_commits(self, merge, limit).await
     }
 
+    async fn reserve_write(&self) {
+        self.client.pacer.reserve().await;
+    }
+
     async fn changed_between(
         &self,
         from: &CommitId,

@@ -12,6 +12,7 @@
 //! answers it, its `retry-after` is honoured like any rate limit.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Content-creating requests per minute this pacer lets through at most.
@@ -26,6 +27,8 @@ pub(super) struct Pacer {
     tolerance: Duration,
     /// When the next slot is due if requests arrived exactly on schedule.
     due: Mutex<Option<Instant>>,
+    /// Slots taken ahead by [`Pacer::reserve`] and not yet used by a request.
+    reserved: AtomicU32,
 }
 
 impl Pacer {
@@ -44,11 +47,34 @@ impl Pacer {
             interval,
             tolerance: interval * (burst - 1),
             due: Mutex::new(None),
+            reserved: AtomicU32::new(0),
         }
     }
 
-    /// Waits until one more content-creating request fits, and counts it.
+    /// Waits for a slot now and keeps it for the next content-creating request, so that a
+    /// caller can wait before it reads the branch rather than between its read and its
+    /// compare-and-swap write (a wait there is a window for someone else's push). A slot kept
+    /// is a slot spent, so the rate still holds; at most `BURST` are kept.
+    pub(super) async fn reserve(&self) {
+        if self.reserved.load(Ordering::Relaxed) >= BURST {
+            return;
+        }
+        self.wait_for_slot().await;
+        self.reserved.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits until one more content-creating request fits (or uses a kept one), and counts it.
     pub(super) async fn slot(&self) {
+        let kept = self
+            .reserved
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1));
+        if kept.is_ok() {
+            return;
+        }
+        self.wait_for_slot().await;
+    }
+
+    async fn wait_for_slot(&self) {
         loop {
             let Some(wait) = self.try_take(Instant::now()) else {
                 return;
@@ -109,6 +135,26 @@ mod tests {
         }
         // Nearly the whole budget is used: 76 a minute after the burst.
         assert!(taken.len() >= 760, "{}", taken.len());
+    }
+
+    #[tokio::test]
+    async fn a_kept_slot_is_used_without_waiting_and_counts_against_the_rate() {
+        let pacer = Pacer::new(80, 4);
+        for _ in 0..4 {
+            pacer.slot().await;
+        }
+        // The budget is spent: the reservation waits, the write after it does not.
+        let started = Instant::now();
+        pacer.reserve().await;
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(700), "{waited:?}");
+        let started = Instant::now();
+        pacer.slot().await;
+        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(
+            pacer.try_take(Instant::now()).is_some(),
+            "the kept slot was spent"
+        );
     }
 
     #[test]

@@ -243,6 +243,8 @@ async fn attempt_batch(
 ) -> Result<Vec<Result<Outcome, ServiceError>>, BatchError> {
     let book = &mut *lane.book;
     let forge = repo.forge.as_ref();
+    // Any wait for the forge's write budget happens here, before the head is read.
+    forge.reserve_write().await;
     let speculative = lane.known_head.is_some();
     let head = match lane.known_head.take() {
         Some(head) => head,
@@ -320,6 +322,7 @@ async fn attempt_batch(
                     // Someone else committed. When nothing they changed is a file this batch
                     // read or wrote, the plans hold on their commit as they are: send the same
                     // change on the new head at once, without planning the batch again.
+                    forge.reserve_write().await;
                     match moved_apart(forge, branch, &parent, &snapshot).await {
                         Some(now) => {
                             tracing::debug!(%branch, from = %parent, to = %now, "commit moved onto a foreign commit");
