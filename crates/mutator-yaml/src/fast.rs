@@ -219,7 +219,9 @@ fn find(src: &str, doc: usize, path: &KeyPath) -> Option<Found> {
                 let role = role_of(stack.last(), segments);
                 match role {
                     Role::Key => {
-                        if style == ScalarStyle::Plain && text == "<<" {
+                        // `<<` merges; an empty plain key is a null key, which libyaml refuses
+                        // in places saphyr reads it (`: value` at the start of a line).
+                        if style == ScalarStyle::Plain && (text == "<<" || text.is_empty()) {
                             return None;
                         }
                         let start = offsets.byte(&span, true)?;
