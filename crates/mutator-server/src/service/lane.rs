@@ -24,11 +24,10 @@ use crate::api::{MutationResponse, MutationStatus};
 
 /// How many times a batch is re-planned when the branch moves under it.
 const MAX_ATTEMPTS: u32 = 8;
-/// How often a batch's commit is moved onto foreign commits that touched none of its files
-/// before the batch is planned again.
-const MAX_REBASES: u32 = 8;
-/// How often one commit is sent on the same head when it fails transiently and did not land.
-const COMMIT_ATTEMPTS: u32 = 3;
+/// How often a batch's planned commit is sent again (after a transient failure that did not
+/// land, or moved onto foreign commits that touched none of its files) before the batch is
+/// planned again.
+const MAX_RESENDS: u32 = 8;
 /// How far back a commit that failed transiently is looked for (it may have landed).
 const LANDED_WINDOW: usize = 20;
 /// How long a rate limit that names no time is waited out (GitHub's advice: a minute).
@@ -302,12 +301,16 @@ async fn attempt_batch(
             }));
         }
     }
-    let (commit, head): (CommitInfo, CommitId) = if changes.is_empty() {
-        (forge.commit_info(&head).await?, head)
+    let (commit, head, settled) = if changes.is_empty() {
+        (forge.commit_info(&head).await?, head, true)
     } else {
         let message = batch_message(jobs, &plans, skip_ci);
+        let first = changing(jobs, &plans)
+            .next()
+            .map(|j| j.mutation_id.clone())
+            .unwrap_or_default();
         let mut parent = head;
-        let mut rebases = 0;
+        let mut tries = 0;
         loop {
             let request = CommitRequest {
                 branch,
@@ -316,29 +319,31 @@ async fn attempt_batch(
                 message: &message,
                 author,
             };
-            match commit_once(forge, branch, request, jobs, &plans).await {
-                Ok(info) => break (info, parent),
-                Err(BatchError::Retry(ForgeError::Conflict { .. })) if rebases < MAX_REBASES => {
-                    // Someone else committed. When nothing they changed is a file this batch
-                    // read or wrote, the plans hold on their commit as they are: send the same
-                    // change on the new head at once, without planning the batch again.
-                    forge.reserve_write().await;
-                    match moved_apart(forge, branch, &parent, &snapshot).await {
-                        Some(now) => {
-                            tracing::debug!(%branch, from = %parent, to = %now, "commit moved onto a foreign commit");
-                            parent = now;
-                            rebases += 1;
-                        }
-                        None => {
-                            return Err(BatchError::Retry(ForgeError::Conflict {
-                                branch: branch.to_string(),
-                                expected: parent.to_string(),
-                                actual: "(moved)".to_owned(),
-                            }));
-                        }
-                    }
+            let error = match commit_or_find(forge, branch, request, &first).await {
+                Ok(info) => break (info, parent, tries == 0),
+                Err(e @ (ForgeError::Conflict { .. } | ForgeError::Transient(_)))
+                    if tries < MAX_RESENDS =>
+                {
+                    e
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
+            };
+            tries += 1;
+            if matches!(error, ForgeError::Transient(_)) {
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
+            }
+            // Wait for the write budget first, then look at the branch, then write at once:
+            // the shorter that window, the less often someone else's push lands inside it.
+            forge.reserve_write().await;
+            match where_now(forge, branch, &parent, &snapshot).await {
+                Some(now) => {
+                    if now != parent {
+                        tracing::debug!(%branch, from = %parent, to = %now, "commit moved onto a foreign commit");
+                    }
+                    parent = now;
+                }
+                // Someone changed what the batch rests on (or it cannot be told): plan again.
+                None => return Err(BatchError::Retry(error)),
             }
         }
     };
@@ -359,7 +364,13 @@ async fn attempt_batch(
     }
     // Only where a commit confirms every read at its parent: on GitLab a write on an assumed
     // head would rest on reads (the pins) that nothing checks.
-    if committed && commit.parent.as_ref() == Some(&head) && forge.commits_on_exact_parent() {
+    // And only when the branch was quiet: after someone else's push a write on an assumed head
+    // is likely to fail, and a failed write spends a slot of the write budget.
+    if committed
+        && settled
+        && commit.parent.as_ref() == Some(&head)
+        && forge.commits_on_exact_parent()
+    {
         *lane.known_head = Some(commit.id.clone());
     }
     tracing::info!(commit = %commit.id, %branch, jobs = jobs.len(), committed, "batch done");
@@ -390,9 +401,11 @@ async fn attempt_batch(
         .collect())
 }
 
-/// The branch's new head when it moved from `from` only through files the batch never looked
-/// at; `None` when the batch must be planned again (or that cannot be told).
-async fn moved_apart(
+/// Where the batch's commit can go now that its write on `from` failed: `from` itself when the
+/// branch is still there (a transient failure), the new head when the branch moved only through
+/// files the batch never looked at; `None` when the batch must be planned again (or that cannot
+/// be told).
+async fn where_now(
     forge: &dyn mutator_forge::Forge,
     branch: &BranchName,
     from: &CommitId,
@@ -403,7 +416,7 @@ async fn moved_apart(
         .ok()
         .flatten()?;
     if now == *from {
-        return None;
+        return Some(now);
     }
     let changed = retry_read("changed paths", || forge.changed_between(from, &now))
         .await
@@ -415,40 +428,25 @@ async fn moved_apart(
         .then_some(now)
 }
 
-/// Makes the batch's commit. A write that failed transiently may still have landed: its
-/// trailer says so. One that did not land is sent again on the same head (the plan still
-/// holds) a few times before the whole batch is re-planned.
-async fn commit_once(
+/// Sends the commit once. A write that failed transiently may still have landed: its trailer
+/// (the first changing request's mutation id) says so.
+async fn commit_or_find(
     forge: &dyn mutator_forge::Forge,
     branch: &BranchName,
     request: CommitRequest<'_>,
-    jobs: &[Job],
-    plans: &[Result<Plan, ServiceError>],
-) -> Result<CommitInfo, BatchError> {
-    let first = changing(jobs, plans)
-        .next()
-        .map(|j| j.mutation_id.clone())
-        .unwrap_or_default();
-    let mut attempt = 1;
-    loop {
-        let reason = match forge.commit(request).await {
-            Ok(info) => return Ok(info),
-            Err(ForgeError::Transient(reason)) => reason,
-            Err(e) => return Err(e.into()),
-        };
-        let landed = retry_read("landed commit", || {
-            forge.find_by_trailer(branch, MUTATION_ID, &first, LANDED_WINDOW)
-        })
-        .await;
-        match landed {
-            Ok(Some(found)) => return Ok(found),
-            Ok(None) if attempt < COMMIT_ATTEMPTS => {
-                tracing::debug!(%branch, attempt, %reason, "sending the commit again");
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            _ => return Err(BatchError::Retry(ForgeError::Transient(reason))),
-        }
+    first: &str,
+) -> Result<CommitInfo, ForgeError> {
+    let reason = match forge.commit(request).await {
+        Err(ForgeError::Transient(reason)) => reason,
+        other => return other,
+    };
+    let landed = retry_read("landed commit", || {
+        forge.find_by_trailer(branch, MUTATION_ID, first, LANDED_WINDOW)
+    })
+    .await;
+    match landed {
+        Ok(Some(found)) => Ok(found),
+        _ => Err(ForgeError::Transient(reason)),
     }
 }
 
