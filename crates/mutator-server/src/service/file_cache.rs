@@ -52,6 +52,11 @@ impl FileCache {
         }
     }
 
+    /// The head the cache is at (the lane's last commit, or the last head it read).
+    pub fn head(&self) -> Option<&CommitId> {
+        self.head.as_ref()
+    }
+
     /// The remembered files, as the base of a snapshot at the cache's head.
     pub fn files(&self) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
         self.files.clone()

@@ -260,6 +260,8 @@ async fn attempt_batch(
         book.catch_up(forge, &head).await?;
     }
     let mut applied: HashMap<String, u64> = HashMap::new();
+    // Someone else committed since this lane last looked.
+    let foreign = lane.cache.head().is_some_and(|cached| *cached != head);
     lane.cache.advance(forge, &head).await;
     let mut snapshot = Snapshot::with_known(forge, head.clone(), lane.cache.files());
     let mut plans: Vec<Result<Plan, ServiceError>> = Vec::with_capacity(jobs.len());
@@ -320,7 +322,7 @@ async fn attempt_batch(
                 author,
             };
             let error = match commit_or_find(forge, branch, request, &first).await {
-                Ok(info) => break (info, parent, tries == 0),
+                Ok(info) => break (info, parent, tries == 0 && !foreign),
                 Err(e @ (ForgeError::Conflict { .. } | ForgeError::Transient(_)))
                     if tries < MAX_RESENDS =>
                 {
