@@ -15,6 +15,7 @@ pub mod github;
 pub mod gitlab;
 mod local_git;
 mod remote_git;
+mod retry;
 
 pub use error::ForgeError;
 pub use forge::{
@@ -25,3 +26,4 @@ pub use github::GitHub;
 pub use gitlab::GitLab;
 pub use local_git::LocalGit;
 pub use remote_git::{RemoteAuth, RemoteGit, RemoteGitSettings};
+pub use retry::retry_read;

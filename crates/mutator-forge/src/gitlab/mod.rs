@@ -31,11 +31,10 @@ use crate::error::ForgeError;
 use crate::forge::{
     CommitId, CommitInfo, CommitRequest, Forge, LandedReview, ReviewRequest, ReviewStatus,
 };
+use crate::retry::retry_read;
 
 /// Files whose last commit is remembered between a read and the commit that follows it.
 const LAST_COMMIT_CACHE: usize = 4096;
-/// How often one last-commit lookup is tried when GitLab fails transiently.
-const LOOKUP_ATTEMPTS: u32 = 3;
 /// Last-commit lookups in flight at once for one commit.
 const LOOKUP_CONCURRENCY: usize = 8;
 
@@ -149,26 +148,6 @@ impl GitLab {
         }
     }
 
-    /// [`Self::last_commit`], tried again when GitLab fails transiently: it is a read.
-    async fn last_commit_with_retry(
-        &self,
-        at: &CommitId,
-        path: &RepoPath,
-    ) -> Result<Option<String>, ForgeError> {
-        let mut attempt = 1;
-        loop {
-            match self.last_commit(at, path).await {
-                Err(ForgeError::Transient(reason)) if attempt < LOOKUP_ATTEMPTS => {
-                    tracing::debug!(%path, attempt, %reason, "retrying a last-commit lookup");
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
-                        .await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
     /// The last commit of every file of `changes` at `at`, in order.
     async fn last_commits_of(
         &self,
@@ -178,7 +157,11 @@ impl GitLab {
         let lookups: Vec<_> = changes
             .files()
             .iter()
-            .map(|file| Box::pin(self.last_commit_with_retry(at, &file.path)))
+            .map(|file| {
+                Box::pin(retry_read(file.path.as_str(), move || {
+                    self.last_commit(at, &file.path)
+                }))
+            })
             .collect();
         stream::iter(lookups)
             .buffered(LOOKUP_CONCURRENCY)

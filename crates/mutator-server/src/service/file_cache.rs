@@ -4,12 +4,12 @@
 //! commits in between say which files to forget. Without this, every attempt re-reads every
 //! file its batch touches, and on a slow forge the attempt outlives the head it read.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use mutator_core::RepoPath;
-use mutator_forge::{CommitId, Forge};
+use mutator_forge::{CommitId, Forge, retry_read};
 
-use super::snapshot::retry_read;
+use super::snapshot::Files;
 
 /// Files remembered at most; past that the cache starts again (a lane touches the few files of
 /// its applications, so this is never reached in normal use).
@@ -26,7 +26,7 @@ const MAX_FILES_PER_COMMIT: usize = 90;
 #[derive(Default)]
 pub struct FileCache {
     head: Option<CommitId>,
-    files: BTreeMap<RepoPath, Option<Vec<u8>>>,
+    files: Files,
 }
 
 impl FileCache {
@@ -58,14 +58,14 @@ impl FileCache {
     }
 
     /// The remembered files, as the base of a snapshot at the cache's head.
-    pub fn files(&self) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
+    pub fn files(&self) -> Files {
         self.files.clone()
     }
 
     /// Remembers `files` as the content at `head` (a commit this lane just made, or the head
     /// a batch read without changing anything).
-    pub fn remember(&mut self, head: &CommitId, files: BTreeMap<RepoPath, Option<Vec<u8>>>) {
-        let bytes: usize = files.values().flatten().map(Vec::len).sum();
+    pub fn remember(&mut self, head: &CommitId, files: Files) {
+        let bytes: usize = files.values().flatten().map(|b| b.len()).sum();
         if files.len() > MAX_FILES || bytes > MAX_BYTES {
             self.reset(head);
             return;

@@ -12,13 +12,13 @@ use mutator_core::message::{
     CommitMessage, KIND, MUTATION_ID, ORDER, REQUEST_DIGEST, REQUESTED_BY, TAG, TARGET,
 };
 use mutator_core::{BranchName, RepoName};
-use mutator_forge::{CommitId, CommitInfo, CommitRequest, ForgeError, Signature};
+use mutator_forge::{CommitId, CommitInfo, CommitRequest, ForgeError, Signature, retry_read};
 use tokio::sync::{mpsc, oneshot};
 
 use super::file_cache::FileCache;
 use super::intent::{Intent, Plan};
 use super::orders::OrderBook;
-use super::snapshot::{Snapshot, retry_read};
+use super::snapshot::Snapshot;
 use super::{Outcome, Repository, ServiceError, backoff, view};
 use crate::api::{MutationResponse, MutationStatus};
 

@@ -3,53 +3,31 @@
 //! in the batch plans on top of the previous one.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use mutator_core::{ChangeSet, FileOp, RepoPath};
-use mutator_forge::{CommitId, Forge, ForgeError};
+use mutator_forge::{CommitId, Forge, ForgeError, retry_read};
 
-/// How often one read is tried when the forge fails transiently. Reads are safe to repeat, and
-/// retrying one read is far cheaper than re-planning a whole batch.
-const READ_ATTEMPTS: u32 = 3;
-
-/// Runs the read `read` again (after 10, then 20 ms) while it fails transiently.
-pub async fn retry_read<T, F, Fut>(what: &str, mut read: F) -> Result<T, ForgeError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ForgeError>>,
-{
-    let mut attempt = 1;
-    loop {
-        match read().await {
-            Err(ForgeError::Transient(reason)) if attempt < READ_ATTEMPTS => {
-                tracing::debug!(what, attempt, %reason, "retrying a read");
-                tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
+/// File contents at one head (`None`: absent). Shared, so that a lane's remembered files seed
+/// each batch's snapshot without copying their bytes.
+pub type Files = BTreeMap<RepoPath, Option<Arc<[u8]>>>;
 
 pub struct Snapshot<'a> {
     forge: &'a dyn Forge,
     pub head: CommitId,
-    /// Files as the head holds them (`None`: absent), for the paths read so far.
-    base: BTreeMap<RepoPath, Option<Vec<u8>>>,
+    /// Files as the head holds them, for the paths read so far.
+    base: Files,
     /// Files as the planned requests left them.
     overlay: BTreeMap<RepoPath, Option<Vec<u8>>>,
 }
 
 impl<'a> Snapshot<'a> {
     pub fn new(forge: &'a dyn Forge, head: CommitId) -> Self {
-        Self::with_known(forge, head, BTreeMap::new())
+        Self::with_known(forge, head, Files::new())
     }
 
     /// A snapshot that already knows these files' content at `head`.
-    pub fn with_known(
-        forge: &'a dyn Forge,
-        head: CommitId,
-        known: BTreeMap<RepoPath, Option<Vec<u8>>>,
-    ) -> Self {
+    pub fn with_known(forge: &'a dyn Forge, head: CommitId, known: Files) -> Self {
         Self {
             forge,
             head,
@@ -66,10 +44,14 @@ impl<'a> Snapshot<'a> {
     /// Every file the snapshot knows, as the planned requests left them: the content of the
     /// commit that carries [`Snapshot::changes`] on top of the head. With `applied` false,
     /// the files as the head holds them.
-    pub fn into_files(self, applied: bool) -> BTreeMap<RepoPath, Option<Vec<u8>>> {
+    pub fn into_files(self, applied: bool) -> Files {
         let mut files = self.base;
         if applied {
-            files.extend(self.overlay);
+            files.extend(
+                self.overlay
+                    .into_iter()
+                    .map(|(path, content)| (path, content.map(Arc::from))),
+            );
         }
         files
     }
@@ -80,10 +62,11 @@ impl<'a> Snapshot<'a> {
             return Ok(current.clone());
         }
         if let Some(current) = self.base.get(path) {
-            return Ok(current.clone());
+            return Ok(current.as_deref().map(<[u8]>::to_vec));
         }
         let current = retry_read(path.as_str(), || self.forge.read_file(&self.head, path)).await?;
-        self.base.insert(path.clone(), current.clone());
+        self.base
+            .insert(path.clone(), current.as_deref().map(Arc::from));
         Ok(current)
     }
 
@@ -103,7 +86,7 @@ impl<'a> Snapshot<'a> {
     pub fn changes(&self) -> ChangeSet {
         let mut out = ChangeSet::new();
         for (path, content) in &self.overlay {
-            if self.base.get(path) == Some(content) {
+            if self.base.get(path).map(Option::as_deref) == Some(content.as_deref()) {
                 continue;
             }
             match content {
